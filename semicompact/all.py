@@ -7,8 +7,11 @@ Docs: https://semicompact.github.io/semicompact/index.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/index.ipynb #a06b0dc0
+# %% ../nbs/index.ipynb #9fd9f602
+import semicompact.data, semicompact.models, semicompact.train, semicompact.stats, semicompact.study
 from .data import *
 from .models import *
 from .train import *
 from .stats import *
+from .study import *
+__all__ = [n for m in (semicompact.data, semicompact.models, semicompact.train, semicompact.stats, semicompact.study) for n in m.__all__]
