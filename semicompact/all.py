@@ -7,11 +7,14 @@ Docs: https://semicompact.github.io/semicompact/index.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/index.ipynb #9fd9f602
-import semicompact.data, semicompact.models, semicompact.train, semicompact.stats, semicompact.study
+# %% ../nbs/index.ipynb #eeddd845
+import semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill, semicompact.stats, semicompact.study
 from .data import *
 from .models import *
 from .train import *
+from .tta import *
+from .distill import *
 from .stats import *
 from .study import *
-__all__ = [n for m in (semicompact.data, semicompact.models, semicompact.train, semicompact.stats, semicompact.study) for n in m.__all__]
+__all__ = [n for m in (semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill,
+                       semicompact.stats, semicompact.study) for n in m.__all__]

@@ -59,3 +59,18 @@ def test_split_then_train(tmp_path):
     assert m['n'] == 8 and set(m) >= {'accuracy', 'precision', 'recall', 'f1'}
     cfg = json.loads((tmp_path/'run'/'config.json').read_text())
     assert cfg['model'] == 'squeezenet' and cfg['vocab'] == ['dark', 'light'] and 'torch' in cfg['versions']
+
+def test_distill_end_to_end(tmp_path):
+    home = tmp_path/'home'
+    r = run('demo', '--epochs', '1', '--size', '16', '--quiet', '--out', str(tmp_path/'base'), env={'SEMICOMPACT_HOME': str(home)})
+    assert r.returncode == 0, r.stderr
+    data = next(home.glob('digits-*'))
+    r = run('distill', '--method', 'plain', '--base', str(tmp_path/'base'), '--target', 'resnet18', '--data', str(data),
+            '--out', str(tmp_path/'plain'), '--epochs', '1', '--size', '16', '--lr', '3e-3', '--no-pretrained', '--no-flip',
+            '--confidence', '0.1', '--quiet')
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path/'plain'/'metrics.json').read_text())
+    assert m['method'] == 'plain' and m['n_unlabelled'] == 1247 and set(m['models']) >= {'model'}
+    assert (tmp_path/'plain'/'pseudo_labels.csv').exists()
+    r = run('distill', '--method', 'plain', '--base', 'resnet18', '--target', 'resnet18', '--data', str(data), '--confidence', '1.5')
+    assert r.returncode == 2 and 'confidence' in r.stderr and 'Traceback' not in r.stderr
