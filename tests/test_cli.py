@@ -13,7 +13,7 @@ def run(*args, env=None, cwd=None):
 def test_help_lists_commands():
     r = run('--help')
     assert r.returncode == 0
-    for cmd in ('demo', 'train', 'split', 'models'): assert cmd in r.stdout
+    for cmd in ('demo', 'train', 'split', 'models', 'distill', 'efficiency', 'export', 'compare', 'study', 'merge', 'report'): assert cmd in r.stdout
 
 def test_models_table():
     r = run('models', '--filter', 'squeezenet', '--size', '64')
@@ -42,6 +42,11 @@ def test_demo_end_to_end(tmp_path):
     r2 = run('demo', '--epochs', '1', '--size', '16', '--quiet', '--out', str(out), env={'SEMICOMPACT_HOME': str(tmp_path/'home')})
     assert r2.returncode == 2 and 'exists' in r2.stderr
     assert json.loads((out/'metrics.json').read_text()) == m
+    # the run exports to an int8 ONNX model with its sidecar and a fastai-free predict.py
+    r3 = run('export', str(out), str(tmp_path/'edge'/'digits.onnx'), '--int8')
+    assert r3.returncode == 0, r3.stderr
+    assert 'top-1 agreement' in r3.stdout
+    assert {p.name for p in (tmp_path/'edge').iterdir()} >= {'digits.onnx', 'digits.json', 'predict.py'}
 
 def test_split_then_train(tmp_path):
     from PIL import Image
