@@ -7,16 +7,17 @@ Docs: https://semicompact.github.io/semicompact/index.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/index.ipynb #780cc972
-import semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill, semicompact.quantize
-import semicompact.stats, semicompact.study
+# %% ../nbs/index.ipynb #4682773c
+import semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill, semicompact.consistency
+import semicompact.quantize, semicompact.stats, semicompact.study
 from .data import *
 from .models import *
 from .train import *
 from .tta import *
 from .distill import *
+from .consistency import *
 from .quantize import *
 from .stats import *
 from .study import *
 __all__ = [n for m in (semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill,
-                       semicompact.quantize, semicompact.stats, semicompact.study) for n in m.__all__ if not n.startswith('cmd_')]
+                       semicompact.consistency, semicompact.quantize, semicompact.stats, semicompact.study) for n in m.__all__ if not n.startswith('cmd_')]
