@@ -7,7 +7,7 @@ Docs: https://semicompact.github.io/semicompact/index.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/index.ipynb #4682773c
+# %% ../nbs/index.ipynb #517596b8
 import semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill, semicompact.consistency
 import semicompact.quantize, semicompact.stats, semicompact.study
 from .data import *
