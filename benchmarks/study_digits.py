@@ -21,6 +21,7 @@ def main():
     p.add_argument('--seeds', type=int, nargs='+', default=[42])
     p.add_argument('--epochs', type=int, default=20)
     p.add_argument('--mu', type=float, default=3, help="FixMatch's unlabelled batch ratio (the paper's 7 is slow on a CPU)")
+    p.add_argument('--retry-failed', action='store_true', help='run again the cells recorded as failed')
     a = p.parse_args()
     from semicompact.data import make_digits
     from semicompact.study import run_study, report
@@ -29,6 +30,7 @@ def main():
     datasets = {f'digits-{n}': make_digits(data_dir/f'digits-{n}', size=32, n_labelled=n) for n in a.budgets}
     t0 = time.perf_counter()
     res = run_study(datasets, a.models, a.methods, out, seeds=tuple(a.seeds), epochs=a.epochs, size=32, pretrained=False,
+                    retry_failed=a.retry_failed,
                     dls_kwargs=dict(do_flip=False),
                     bases={'plain_distillation': ['resnet18'], 'data_distillation': ['resnet18'],
                            'model_distillation': a.models, 'model_data_distillation': a.models},
