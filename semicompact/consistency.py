@@ -14,7 +14,7 @@ warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=Futur
 from fastcore.basics import store_attr
 from fastai.callback.core import Callback
 from fastai.data.core import Datasets, TfmdDL
-from fastai.data.transforms import IntToFloatTensor, Normalize, ToTensor
+from fastai.data.transforms import IntToFloatTensor, ToTensor
 from fastai.learner import Learner
 from fastai.vision.augment import Resize
 from fastai.vision.core import PILImage, imagenet_stats
@@ -23,6 +23,7 @@ import torchvision.transforms.v2.functional as TF
 from .data import Layout, check_images
 from .models import resolve_model
 from .train import train_model, check_run_path, run_folder, save_run
+from .tta import norm_stats
 
 # %% auto #0
 __all__ = ['RA_OPS', 'FixMatch', 'MixMatch', 'unlabelled_float_dl', 'weak_augment', 'rand_augment', 'cutout', 'strong_augment',
@@ -175,11 +176,9 @@ def linear_rampup(pct:float, # Progress of training in [0, 1]
 
 # %% ../nbs/05_consistency.ipynb #ff7af0bc
 def _norm_stats(dls, device):
-    for t in getattr(getattr(dls, 'after_batch', None), 'fs', []):
-        if isinstance(t, Normalize) and getattr(t, 'mean', None) is not None:
-            return t.mean.to(device).view(1, -1, 1, 1), t.std.to(device).view(1, -1, 1, 1)
-    mean, std = imagenet_stats
-    return torch.tensor(mean, device=device).view(1, -1, 1, 1), torch.tensor(std, device=device).view(1, -1, 1, 1)
+    "The labelled loader's normalisation (ImageNet's if it has none), as (1, C, 1, 1) tensors on `device`"
+    mean, std = norm_stats(dls) or imagenet_stats
+    return tuple(torch.as_tensor(v, dtype=torch.float32, device=device).view(1, -1, 1, 1) for v in (mean, std))
 
 class UnlabelledCallback(Callback):
     "Base of the semi-supervised callbacks: unlabelled loader, endless draw, loss swap, per-epoch log"
