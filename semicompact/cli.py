@@ -6,7 +6,8 @@ Docs: https://semicompact.github.io/semicompact/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #425b4103
 from __future__ import annotations
-import argparse, os, sys, time
+import argparse, io, os, sys, time
+from contextlib import nullcontext, redirect_stdout
 from datetime import datetime
 from pathlib import Path
 
@@ -320,7 +321,10 @@ def main(argv:list|None=None, # Arguments (default: `sys.argv[1:]`)
         ) -> int: # Exit status
     "Entry point of the `semicompact` command"
     a = _parser().parse_args(argv)
-    try: a.func(a)
+    from semicompact.train import is_main_process
+    quiet = nullcontext() if is_main_process() else redirect_stdout(io.StringIO())   # one process of several: the main one prints
+    try:
+        with quiet: a.func(a)
     except KeyboardInterrupt:
         print('semicompact: interrupted', file=sys.stderr); return 130
     except Exception as e:
@@ -328,3 +332,6 @@ def main(argv:list|None=None, # Arguments (default: `sys.argv[1:]`)
             print(f'semicompact: error: {e}', file=sys.stderr); return 2
         raise
     return 0
+
+# %% ../nbs/09_cli.ipynb #e31fa52a
+if __name__ == '__main__': sys.exit(main())

@@ -252,7 +252,8 @@ def distill(method:str, # 'plain', 'data', 'model' or 'model-data'
                    pseudo_label_accuracy=acc(kept), pseudo_label_accuracy_all=acc(pl), labelled_only=not len(kept), note=note,
                    mean_confidence=float(pl.confidence.mean()), mean_agreement_kept=float(kept.agreement.mean()) if len(kept) else None,
                    base_train_seconds=dict(zip(keys, base_seconds)), pseudo_label_seconds=pl_seconds, train_seconds=tm.get('train_seconds'),
-                   eval_seconds=tm.get('eval_seconds'), epochs=tm.get('epochs'), n_train=tm.get('n_train'), n_valid=tm.get('n_valid'))
+                   eval_seconds=tm.get('eval_seconds'), epochs=tm.get('epochs'), n_train=tm.get('n_train'), n_valid=tm.get('n_valid'),
+                   processes=tm.get('processes', 1))
     config = dict(method=method, base=['Learner' if k == 'learner' else str(s) for k, s in sources],
                   base_models=names, target=target, path=str(path), path_unlabelled=None if path_unlabelled is None else str(path_unlabelled),
                   transforms=[n for n, _ in tfms], confidence=confidence, pl_bs=pl_bs, base_kw=base_kw or {},

@@ -135,7 +135,8 @@ def _hms(s:float) -> str: return f"{int(s//3600)}:{int(s%3600//60):02d}:{int(s%6
 
 def _clean_stale(folder:Path):
     "Remove what a killed run left under a temporary name next to `folder`"
-    if folder.parent.exists():
+    from semicompact.train import is_main_process
+    if is_main_process() and folder.parent.exists():
         for p in folder.parent.glob(f'.{folder.name}.tmp-*'): shutil.rmtree(p, ignore_errors=True)
 
 # %% ../nbs/08_study.ipynb #be5288f4
@@ -193,6 +194,10 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
               **recipe, # Training options for every method: epochs, size, bs, pretrained, lr, dls_kwargs, ...
              ) -> pd.DataFrame: # The results table
     "Run (or resume) a grid of datasets × models × methods × seeds, one run folder per cell"
+    from semicompact.train import setup_distributed, is_main_process, _barrier
+    setup_distributed()   # under `accelerate launch`/`torchrun`: every cell trains on all the processes, the main one writes
+    main = is_main_process()
+    verbose = verbose and main
     out = Path(out).expanduser(); out.mkdir(parents=True, exist_ok=True)
     ds = _datasets(datasets)
     if not models: raise ValueError("models is empty: give at least one model name")
@@ -204,7 +209,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     i, n = parse_shard(shard)
     res_path = out/('results.csv' if n == 1 else f'results.shard-{i}-of-{n}.csv')
     method_kw = {resolve_method(k).name: v for k, v in (method_kw or {}).items()}
-    (out/'study.json').write_text(json.dumps(dict(datasets={k: str(v) for k, v in ds.items()}, models=list(models), methods=list(methods),
+    if main: (out/'study.json').write_text(json.dumps(dict(datasets={k: str(v) for k, v in ds.items()}, models=list(models), methods=list(methods),
                                                   seeds=list(seeds), recipe=recipe, bases=bases, method_kw=method_kw), indent=2, default=str))
     rows = {tuple(r[k] for k in KEY): r for r in read_results(res_path).to_dict('records')}
     rows = {(d, m, me, int(s)): r for (d, m, me, s), r in rows.items()}
@@ -225,14 +230,16 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
                 row = _row(c, folder, seconds=time.perf_counter() - t0)
             except Exception as e:
                 row = _row(c, folder, 'failed', f'{type(e).__name__}: {e}', time.perf_counter() - t0)
-                (out/'errors').mkdir(exist_ok=True)
-                (out/'errors'/f"{'-'.join(map(str, c.key()))}.txt").write_text(traceback.format_exc())
+                if main:
+                    (out/'errors').mkdir(exist_ok=True)
+                    (out/'errors'/f"{'-'.join(map(str, c.key()))}.txt").write_text(traceback.format_exc())
         rows[c.key()] = row
-        _write_csv(list(rows.values()), res_path)
+        if main: _write_csv(list(rows.values()), res_path)
         if verbose:
             what = f"f1={row['f1']:.3f}" if row['status'] == 'ok' and 'f1' in row else row['status'] + (f": {row['error'][:120]}" if row['error'] else '')
             spent = time.perf_counter() - start
             print(f"[{k}/{len(todo)}] {c}: {what} ({time.perf_counter()-t0:.0f} s; elapsed {_hms(spent)}, remaining ~{_hms(spent/k*(len(todo)-k))})")
+    _barrier()
     return read_results(res_path)
 
 # %% ../nbs/08_study.ipynb #7346bb90
@@ -277,13 +284,15 @@ def _save_table(df:pd.DataFrame, name:str, out:Path, caption:str, tables:list):
     (out/f'{name}.tex').write_text(to_latex(df, caption=caption, label=f'tab:{name}') + '\n')
     tables.append(f"- [{caption}]({name}.md) ([LaTeX]({name}.tex), [CSV]({name}.csv))")
 
+def _fmt_p(p:float) -> str: return "p < 0.0001" if p < 1e-4 else f"p = {p:.3g}"
+
 def _summaries(t:pd.DataFrame, what:str) -> list[str]:
     "One line per test: what was compared, the test and its p-value, and the post-hoc summary"
     col = next((c for c in ('post-hoc', 'summary', 'posthoc') if c in t.columns), None)
     if col is None: return []
     out = []
     for i, r in t.iterrows():
-        test = f" ({r['test']}, p = {r['p-value']:.3g})" if 'test' in t and 'p-value' in t and isinstance(r['p-value'], float) else ''
+        test = f" ({r['test']}, {_fmt_p(r['p-value'])})" if 'test' in t and 'p-value' in t and isinstance(r['p-value'], float) else ''
         out.append(f"- {what} **{i}**{test}: {r[col]}")
     return out
 
@@ -302,26 +311,32 @@ def report(results, # A results table (DataFrame) or the path of a results CSV
     text = [f"# Results\n\n{len(df)} runs: {df.dataset.nunique()} dataset(s) × {df.model.nunique()} model(s) × "
             f"{df.method.nunique()} method(s){seeds}; measure: {value}, higher is better. `A > B` means A is significantly "
             f"better than B (α = 0.05, post-hoc against the best group), `A ≈ B` that the difference is not significant.\n"]
+    if df.dataset.nunique() < 5:
+        text.append(f"Only {df.dataset.nunique()} dataset(s) (blocks): the tests have little power and Iman-Davenport's F is a coarse "
+                    "approximation (when every dataset ranks the groups alike its p-value is 0, while the post-hoc tests may "
+                    "find no difference); read the p-values as indications.\n")
     tables, notes, figs = [], [], []
-    def attempt(title, f):
+    def attempt(title, f, section=False):
         try: return f()
-        except ValueError as e: notes.append(f"- {title}: skipped ({e})")
+        except ValueError as e:
+            notes.append(f"- {title}: skipped ({e})")
+            if section: text.append(f"Skipped: {e}.")
     def fig(ax, name, caption):
         ax.figure.savefig(out/name, dpi=120, bbox_inches='tight'); plt.close(ax.figure)
         figs.append(f"![{caption}]({name})")
     methods = list(df.method.unique())
 
     text.append("## Which network is best for each method\n")
-    t = attempt('comparison of the models per method', lambda: stats.table_tests(df, group='model', per='method', value=value))
+    t = attempt('comparison of the models per method', lambda: stats.table_tests(df, group='model', per='method', value=value), True)
     if t is not None: text += _summaries(t, 'Method'); _save_table(t, 'models_tests', out, 'Comparison of the models for each method', tables)
     text.append("\n## Which method is best for each network\n")
-    t = attempt('comparison of the methods per model', lambda: stats.table_tests(df, group='method', per='model', value=value))
+    t = attempt('comparison of the methods per model', lambda: stats.table_tests(df, group='method', per='model', value=value), True)
     if t is not None: text += _summaries(t, 'Network'); _save_table(t, 'methods_tests', out, 'Comparison of the methods for each model', tables)
     text.append("\n## Families of networks\n")
-    t = attempt('comparison of the families', lambda: stats.table_families(df, per='method', within=False, value=value))
+    t = attempt('comparison of the families', lambda: stats.table_families(df, per='method', within=False, value=value), True)
     if t is not None: text += _summaries(t, 'Method'); _save_table(t, 'families_tests', out, 'Comparison of the families of networks for each method', tables)
     text.append("\n## The methods overall\n")
-    t = attempt('overall comparison of the methods', lambda: stats.table_methods(df, value=value))
+    t = attempt('overall comparison of the methods', lambda: stats.table_methods(df, value=value), True)
     if t is not None:
         res = t.attrs.get('compare')
         t = t.copy(); t.attrs = {}

@@ -6,7 +6,7 @@ Docs: https://semicompact.github.io/semicompact/train.html.md"""
 
 # %% ../nbs/02_train.ipynb #83aefb07
 from __future__ import annotations
-import io, json, platform, shutil, sys, tempfile, time, warnings
+import io, json, os, platform, shutil, sys, tempfile, time, warnings
 from contextlib import contextmanager, nullcontext, ExitStack, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,15 +17,18 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import minimum, steep, valley, slide
 from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback, TrackerCallback
 from fastai.learner import Learner, Recorder
-from fastai.torch_core import set_seed
+from fastai.torch_core import set_seed, num_distrib, rank_distrib
+from fastai.distributed import DistributedDL
+from fastcore.basics import patch
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 from .data import get_dls, test_dl, _tmp_dir, _commit_dir
 from .models import create_learner, create_model, resolve_model
 
 # %% auto #0
-__all__ = ['LR_METHODS', 'find_lr', 'HistoryCallback', 'EarlyStopping', 'fit_recipe', 'evaluate', 'versions', 'check_run_path',
-           'run_folder', 'save_weights', 'save_run', 'Run', 'load_run', 'train_model']
+__all__ = ['LR_METHODS', 'find_lr', 'HistoryCallback', 'EarlyStopping', 'is_distributed', 'is_main_process', 'setup_distributed',
+           'fit_recipe', 'evaluate', 'versions', 'check_run_path', 'run_folder', 'save_weights', 'save_run', 'Run',
+           'load_run', 'train_model']
 
 # %% ../nbs/02_train.ipynb #9592e23c
 LR_METHODS = {'minimum': minimum, 'valley': valley, 'steep': steep, 'slide': slide}
@@ -67,6 +70,70 @@ class EarlyStopping(EarlyStoppingCallback):
             print(f'No improvement since epoch {self.epoch-self.wait}: early stopping')
             raise CancelFitException()
 
+# %% ../nbs/02_train.ipynb #b50d2ecf
+def is_distributed() -> bool:
+    "Whether this process is one of several started by `accelerate launch` or `torchrun`"
+    return num_distrib() > 1
+
+def is_main_process() -> bool:
+    "Whether this process is the one that writes files and prints (rank 0, or the only process)"
+    return rank_distrib() == 0
+
+def setup_distributed() -> bool:
+    "Bind this process to its GPU (`LOCAL_RANK`) and join the process group; False when there is a single process"
+    if not is_distributed(): return False
+    try: from accelerate import PartialState
+    except ImportError as e: raise ImportError("Training on several processes needs accelerate: pip install accelerate") from e
+    if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+    PartialState(cpu=not torch.cuda.is_available())   # gloo on CPUs, nccl on GPUs
+    return True
+
+def _barrier():
+    if is_distributed() and torch.distributed.is_initialized(): torch.distributed.barrier()
+
+def _from_main(value):
+    "`value` as the main process has it, in every process"
+    if not (is_distributed() and torch.distributed.is_initialized()): return value
+    box = [value]; torch.distributed.broadcast_object_list(box, src=0)
+    return box[0]
+
+@contextmanager
+def _single_process():
+    "Run a block as if this process were alone (fastai reads `RANK` and `WORLD_SIZE` from the environment)"
+    old = {k: os.environ.get(k) for k in ('RANK', 'WORLD_SIZE')}
+    if is_distributed(): os.environ.update(RANK='0', WORLD_SIZE='1')
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
+@contextmanager
+def _scratch():
+    "A temporary folder; with several processes, the main process's, shared by all of them (one machine)"
+    if not is_distributed():
+        with tempfile.TemporaryDirectory() as d: yield Path(d)
+        return
+    d = _from_main(tempfile.mkdtemp(prefix='semicompact-') if is_main_process() else None)
+    try: yield Path(d)
+    finally:
+        _barrier()
+        if is_main_process(): shutil.rmtree(d, ignore_errors=True)
+
+def _use_distributed(flag:bool|None) -> bool:
+    if flag is None: flag = is_distributed()
+    elif flag and not is_distributed():
+        raise ValueError("distributed=True needs several processes: start the command with `accelerate launch --num_processes N ...` "
+                         "or `torchrun --nproc_per_node N ...`")
+    return setup_distributed() if flag else False
+
+@patch
+def _broadcast(self:DistributedDL, t, rank):
+    "Broadcast the batch order from `rank`: on the GPU for nccl (as fastai does), on the CPU for gloo"
+    t = torch.tensor(t, dtype=torch.long, device='cuda' if torch.distributed.get_backend() == 'nccl' else 'cpu')
+    torch.distributed.broadcast(t, rank)
+    return t.cpu().tolist()
+
 # %% ../nbs/02_train.ipynb #a7ef4d46
 def _quiet(learn, show_progress):
     if show_progress: return nullcontext()
@@ -86,27 +153,38 @@ def fit_recipe(learn:Learner, # A learner from `create_learner`
                num_it:int=100, # Iterations of the learning-rate finder
                show_progress:bool=True, # fastai's progress bars and epoch table
                cbs:list|None=None, # Extra callbacks for both stages
+               distributed:bool|None=None, # Data parallel over the processes of `accelerate launch`/`torchrun`; None: when so launched
               ) -> Learner:
     "Train `learn` with the paper's recipe, in place; `learn.history` holds every epoch"
     if epochs < 1 or freeze_epochs < 0 or patience < 1:
         raise ValueError(f"Need epochs >= 1, freeze_epochs >= 0 and patience >= 1; got {epochs}, {freeze_epochs}, {patience}")
     pretrained = getattr(learn, 'pretrained', True) if pretrained is None else pretrained
+    dist = _use_distributed(distributed)
+    def rate():   # the finder runs in every process alone; all of them take the main process's rate
+        if lr: return lr
+        with _single_process(): r = find_lr(learn, lr_method, num_it)
+        return _from_main(r)
+    def fit(n, lr_, cbs_):
+        if not dist: return learn.fit_one_cycle(n, lr_, cbs=cbs_)
+        bar = hasattr(learn, 'progress')
+        with learn.distrib_ctx(sync_bn=False, cpu=not torch.cuda.is_available()): learn.fit_one_cycle(n, lr_, cbs=cbs_)
+        if not bar and hasattr(learn, 'progress'): learn.remove_cb(learn.progress)   # fastai gives other processes a bar back
     hist = HistoryCallback()
     learn.add_cb(hist)
     old = learn.path, learn.model_dir
-    with tempfile.TemporaryDirectory() as scratch, _quiet(learn, show_progress):
+    with _scratch() as scratch, _quiet(learn, show_progress):
         learn.path, learn.model_dir = Path(scratch), 'models'   # checkpoints never land in the dataset folder
         try:
             if pretrained and freeze_epochs:
                 hist.stage = 'head'
                 learn.freeze()
-                learn.fit_one_cycle(freeze_epochs, lr or find_lr(learn, lr_method, num_it), cbs=cbs)
+                fit(freeze_epochs, rate(), cbs)
             hist.stage = 'all'
             learn.unfreeze()
-            lr_all = lr or find_lr(learn, lr_method, num_it)
+            lr_all = rate()
             track = [EarlyStopping(monitor=monitor, patience=patience, min_epochs=min_epochs),
                      SaveModelCallback(monitor=monitor, fname='best', with_opt=False)]
-            learn.fit_one_cycle(epochs, lr_all, cbs=track + list(cbs or []))
+            fit(epochs, lr_all, track + list(cbs or []))
         finally:
             learn.path, learn.model_dir = old
             learn.remove_cb(hist)
@@ -147,14 +225,18 @@ def check_run_path(output_path, overwrite:bool=False):
 def run_folder(output_path, # The run folder to create
                overwrite:bool=False, # Replace an existing run folder
               ):
-    "Yield a temporary folder that becomes `output_path` only if the block completes"
+    "Yield a temporary folder that becomes `output_path` only if the block completes (in the main process only)"
     dest = Path(output_path).expanduser()
+    if not is_main_process():   # another process of a multi-process run: what it writes is thrown away
+        with tempfile.TemporaryDirectory() as d: yield Path(d)
+        _barrier(); return
     check_run_path(dest, overwrite)
     tmp = _tmp_dir(dest)
     try: yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
     _commit_dir(tmp, dest)
+    _barrier()   # the other processes go on once the folder is in place
 
 def _json(obj, path):
     Path(path).write_text(json.dumps(obj, indent=2, default=str))
@@ -242,6 +324,7 @@ def train_model(model:str, # Model name (see `resolve_model`)
                 dls_kwargs:dict|None=None, # Passed to `get_dls` (e.g. augmentation: `do_flip=False`)
                 cbs:list|None=None, # Extra fastai callbacks
                 int8:bool|dict|None=None, # Quantize to int8 after training: True, a dict of `quantize` options, or None (only the quantized family)
+                distributed:bool|None=None, # Data parallel over the processes of `accelerate launch`/`torchrun` (see `fit_recipe`)
                ) -> Learner: # trained (float); `.test_metrics`, `.history`, `.run_path`, and `.int8` for quantized networks
     "Train `model` on the labelled images of `path` with the paper's recipe and evaluate it on the test set"
     config = dict(method='base', model=resolve_model(model).name, path=str(path), epochs=epochs, freeze_epochs=freeze_epochs,
@@ -249,12 +332,13 @@ def train_model(model:str, # Model name (see `resolve_model`)
                   lr=lr, lr_method=lr_method, valid_pct=valid_pct, path_unlabelled=None if path_unlabelled is None else str(path_unlabelled),
                   n_extra=0 if extra is None else len(extra), dls_kwargs=dls_kwargs or {})
     check_run_path(output_path, overwrite)
+    config['processes'] = num_distrib() if _use_distributed(distributed) else 1   # before the loaders: binds this process to its GPU
     set_seed(seed, reproducible=True)
     dls = get_dls(path, size=size, bs=bs, valid_pct=valid_pct, seed=seed, path_unlabelled=path_unlabelled, extra=extra, **(dls_kwargs or {}))
     learn = create_learner(model, dls, pretrained=pretrained, weights=weights)
     t0 = time.perf_counter()
     fit_recipe(learn, epochs=epochs, freeze_epochs=freeze_epochs, patience=patience, min_epochs=min_epochs, lr=lr, lr_method=lr_method,
-               num_it=num_it, show_progress=show_progress, cbs=cbs)
+               num_it=num_it, show_progress=show_progress, cbs=cbs, distributed=config['processes'] > 1)
     train_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     test = evaluate(learn) if dls.layout.test is not None else {}
@@ -270,7 +354,7 @@ def train_model(model:str, # Model name (see `resolve_model`)
         extra_m = dict(quantization=opts.get('backend', 'onnxruntime'), quantize_seconds=time.perf_counter() - t1)
         config['int8'] = opts or True
     metrics = dict(**test, train_seconds=train_s, eval_seconds=time.perf_counter() - t0, epochs=int(len(learn.history)),
-                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **extra_m, models=models)
+                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), processes=config['processes'], **extra_m, models=models)
     learn.test_metrics, learn.run_path = metrics, None
     if output_path is not None:
         with run_folder(output_path, overwrite) as tmp: save_run(tmp, learn, config, metrics, learn.history)

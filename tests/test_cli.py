@@ -79,3 +79,10 @@ def test_distill_end_to_end(tmp_path):
     assert (tmp_path/'plain'/'pseudo_labels.csv').exists()
     r = run('distill', '--method', 'plain', '--base', 'resnet18', '--target', 'resnet18', '--data', str(data), '--confidence', '1.5')
     assert r.returncode == 2 and 'confidence' in r.stderr and 'Traceback' not in r.stderr
+
+def test_module_entry_point():
+    "`python -m semicompact.cli` is the same command (launchers such as `accelerate launch -m` take a module)"
+    r = subprocess.run([sys.executable, '-m', 'semicompact.cli', 'models', '--filter', 'shufflenet', '--size', '32'],
+                       capture_output=True, text=True, timeout=300, env={**os.environ, 'MPLBACKEND': 'Agg'})
+    assert r.returncode == 0, r.stderr
+    assert 'ShuffleNet' in r.stdout
