@@ -82,7 +82,7 @@ def test_distill_end_to_end(tmp_path):
 
 def test_module_entry_point():
     "`python -m semicompact.cli` is the same command (launchers such as `accelerate launch -m` take a module)"
-    r = subprocess.run([sys.executable, '-m', 'semicompact.cli', 'models', '--filter', 'shufflenet', '--size', '32'],
+    r = subprocess.run([sys.executable, '-m', 'semicompact.cli', 'models', '--filter', 'shufflenet*', '--size', '32'],
                        capture_output=True, text=True, timeout=300, env={**os.environ, 'MPLBACKEND': 'Agg'})
     assert r.returncode == 0, r.stderr
     assert 'ShuffleNet' in r.stdout
