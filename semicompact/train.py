@@ -109,9 +109,9 @@ def _single_process():
             else: os.environ[k] = v
 
 @contextmanager
-def _scratch():
-    "A temporary folder; with several processes, the main process's, shared by all of them (one machine)"
-    if not is_distributed():
+def _scratch(shared:bool=False):
+    "A temporary folder; `shared` (several processes training together): the main process's, read by all (one machine)"
+    if not shared:
         with tempfile.TemporaryDirectory() as d: yield Path(d)
         return
     d = _from_main(tempfile.mkdtemp(prefix='semicompact-') if is_main_process() else None)
@@ -163,7 +163,7 @@ def fit_recipe(learn:Learner, # A learner from `create_learner`
     def rate():   # the finder runs in every process alone; all of them take the main process's rate
         if lr: return lr
         with _single_process(): r = find_lr(learn, lr_method, num_it)
-        return _from_main(r)
+        return _from_main(r) if dist else r
     def fit(n, lr_, cbs_):
         if not dist: return learn.fit_one_cycle(n, lr_, cbs=cbs_)
         bar = hasattr(learn, 'progress')
@@ -172,7 +172,7 @@ def fit_recipe(learn:Learner, # A learner from `create_learner`
     hist = HistoryCallback()
     learn.add_cb(hist)
     old = learn.path, learn.model_dir
-    with _scratch() as scratch, _quiet(learn, show_progress):
+    with _scratch(dist) as scratch, _quiet(learn, show_progress):
         learn.path, learn.model_dir = Path(scratch), 'models'   # checkpoints never land in the dataset folder
         try:
             if pretrained and freeze_epochs:
