@@ -1,6 +1,6 @@
 """Data-parallel training on two processes (torchrun, gloo on the CPU): the path `accelerate launch`/`torchrun` take on
 several GPUs, with the same fastai callbacks and the same agreements between processes."""
-import json, os, shutil, subprocess, sys, textwrap
+import json, os, subprocess, sys, textwrap
 from pathlib import Path
 
 import pytest
@@ -8,7 +8,8 @@ import pytest
 pytest.importorskip('accelerate')
 
 WORKER = textwrap.dedent('''
-    import json, os, sys, warnings, zlib
+    import json, os, sys, warnings
+    from pathlib import Path
     warnings.filterwarnings('ignore')
     import torch
     from fastai.callback.core import Callback
@@ -28,7 +29,8 @@ WORKER = textwrap.dedent('''
     checksum = sum(float(v.double().sum()) for v in sd.values() if v.is_floating_point())
     rec = dict(rank=int(os.environ['RANK']), distributed=is_distributed(), main=is_main_process(), seen=seen.n,
                checksum=checksum, f1=learn.test_metrics['f1'], n_train=len(learn.dls.train_ds), epochs=len(learn.history))
-    (os.makedirs(rank_dir, exist_ok=True), open(os.path.join(rank_dir, f"{rec['rank']}.json"), 'w').write(json.dumps(rec)))
+    Path(rank_dir).mkdir(exist_ok=True)
+    (Path(rank_dir)/f"{rec['rank']}.json").write_text(json.dumps(rec))
 ''')
 
 def torchrun(*args, cwd):
