@@ -220,11 +220,11 @@ def split_dataset(src, # Folder with one sub-folder per class (images at any dep
     else:
         classes = _class_dirs(src)
         if not classes: raise ValueError(f"{src} has no class sub-folders (expected {src}/<class>/<images>)")
-        files, lbls = [], []
+        files, lbls, empty = [], [], []
         for c in classes:
             fs = image_files(c)
             files += fs; lbls += [c.name]*len(fs)
-        empty = [c.name for c in classes if not image_files(c)]
+            if not fs: empty.append(c.name)
         if empty: warnings.warn(f"Ignored class folder(s) with no images in {src}: {', '.join(empty)}")
     if not files: raise ValueError(f"No image files found in {src}")
     good, bad = check_images(files, decode=True)
