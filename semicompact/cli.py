@@ -6,14 +6,18 @@ Docs: https://semicompact.github.io/semicompact/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #425b4103
 from __future__ import annotations
-import argparse, io, os, sys, time
+import argparse, dataclasses, io, json, os, sys, time
 from contextlib import nullcontext, redirect_stdout
 from datetime import datetime
 from pathlib import Path
+from typing import get_args, get_type_hints
+
+from fastcore.docments import docments
 
 # %% auto #0
-__all__ = ['cache_dir', 'cmd_demo', 'cmd_train', 'cmd_distill', 'cmd_fixmatch', 'cmd_mixmatch', 'cmd_efficiency', 'cmd_export',
-           'cmd_split', 'cmd_models', 'cmd_compare', 'cmd_study', 'cmd_merge', 'cmd_report', 'main']
+__all__ = ['cache_dir', 'cmd_demo', 'add_recipe_flags', 'recipe_args', 'cmd_train', 'cmd_distill', 'cmd_fixmatch', 'cmd_mixmatch',
+           'cmd_efficiency', 'cmd_export', 'cmd_split', 'cmd_models', 'cmd_compare', 'cmd_study', 'cmd_merge',
+           'cmd_report', 'main']
 
 # %% ../nbs/09_cli.ipynb #e82e8c72
 def cache_dir() -> Path:
@@ -37,44 +41,67 @@ def cmd_demo(a):
     out = Path(a.out) if a.out else cache_dir()/'runs'/f'demo-{datetime.now():%Y%m%d-%H%M%S}'
     print(f"semicompact demo: {a.model} from scratch on scikit-learn's handwritten digits at {a.size} px")
     print(f"  {n_lab} labelled ({a.n_labelled} per class), {n_unl} unlabelled, {n_test} test images in {data}")
-    learn = train_model(a.model, data, epochs=a.epochs, patience=a.patience, size=a.size, bs=a.bs, pretrained=False,
-                        seed=a.seed, output_path=out, overwrite=a.overwrite, show_progress=not a.quiet,
-                        dls_kwargs=dict(do_flip=False))
+    recipe = dict(epochs=a.epochs, patience=a.patience, size=a.size, bs=a.bs, pretrained=False, seed=a.seed, flip=False)
+    learn = train_model(a.model, data, recipe, out, overwrite=a.overwrite, show_progress=not a.quiet)
     m = learn.test_metrics
     print(_table({k: m[k] for k in ('accuracy', 'precision', 'recall', 'f1')}, f"Test metrics ({m['n']} images, macro average):"))
     print(f"  epochs run: {m['epochs']}, training time: {m['train_seconds']:.1f} s, total: {time.perf_counter()-t0:.1f} s")
     print(f"Run saved to {out}")
 
 # %% ../nbs/09_cli.ipynb #8f953555
+def add_recipe_flags(p:argparse.ArgumentParser, # A parser (or sub-parser) to add the flags to
+                    ):
+    "One flag per `Recipe` field (`--freeze-epochs`, `--no-pretrained`, ...): type, default and help from the dataclass"
+    from semicompact.core import Recipe
+    hints, docs = get_type_hints(Recipe), docments(Recipe)
+    g = p.add_argument_group('training recipe (see Recipe; a flag not given keeps the default, or the study file\'s value)')
+    for f in dataclasses.fields(Recipe):
+        t, flag = hints[f.name], '--' + f.name.replace('_', '-')
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        help_ = f"{docs.get(f.name) or f.name} (default: {default})"
+        if t is bool:
+            g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_)
+            continue
+        base = next((a for a in get_args(t) if a is not type(None)), t)   # `float|None` -> float
+        conv = json.loads if base is dict else base
+        g.add_argument(flag, dest=f.name, type=conv, default=argparse.SUPPRESS, metavar=f.name.upper(), help=help_)
+
+def recipe_args(a:argparse.Namespace) -> dict:
+    "The recipe options given on the command line (flags from `add_recipe_flags`)"
+    from semicompact.core import Recipe
+    return {k: getattr(a, k) for k in Recipe.fields() if hasattr(a, k)}
+
+def _run_kw(a) -> dict:
+    "What every training command passes besides the recipe"
+    return dict(overwrite=a.overwrite, show_progress=not a.quiet)
+
 def cmd_train(a):
     from semicompact.train import train_model
-    learn = train_model(a.model, a.data, output_path=a.out, weights=a.weights, overwrite=a.overwrite, **_train_kw(a))
+    from semicompact.quantize import int8_steps
+    learn = train_model(a.model, a.data, recipe_args(a), a.out, weights=a.weights, steps=int8_steps(a.model), **_run_kw(a))
     _print_run(learn, a.out)
-
-def _train_kw(a) -> dict:
-    "The training options shared by `train` and the semi-supervised methods"
-    return dict(epochs=a.epochs, freeze_epochs=a.freeze_epochs, patience=a.patience, min_epochs=a.min_epochs, size=a.size, bs=a.bs, seed=a.seed,
-                pretrained=not a.no_pretrained, lr=a.lr, lr_method=a.lr_method, valid_pct=a.valid_pct, show_progress=not a.quiet,
-                dls_kwargs=dict(do_flip=not a.no_flip, flip_vert=a.flip_vert))
 
 def cmd_distill(a):
     from semicompact.distill import distill
-    res = distill(a.method, a.base if len(a.base) > 1 else a.base[0], a.target, a.data, path_unlabelled=a.unlabelled,
-                  output_path=a.out, transforms=a.transforms, confidence=a.confidence, overwrite=a.overwrite, **_train_kw(a))
+    from semicompact.quantize import int8_steps
+    res = distill(a.method, a.target, a.data, recipe_args(a), a.out, base_models=a.base, path_unlabelled=a.unlabelled,
+                  transforms=a.transforms, confidence=a.confidence, steps=int8_steps(a.target), **_run_kw(a))
     print(res.summary())
 
 def cmd_fixmatch(a):
     from semicompact.consistency import fixmatch
-    learn = fixmatch(a.model, a.data, path_unlabelled=a.unlabelled, output_path=a.out, weights=a.weights, overwrite=a.overwrite,
+    from semicompact.quantize import int8_steps
+    learn = fixmatch(a.model, a.data, recipe_args(a), a.out, path_unlabelled=a.unlabelled, weights=a.weights, steps=int8_steps(a.model),
                      mu=a.mu, tau=a.tau, lambda_u=a.lambda_u, ema=a.ema, n_ops=a.n_ops, cutout=a.cutout,
-                     repeat_labelled=a.repeat_labelled, **_train_kw(a))
+                     repeat_labelled=a.repeat_labelled, **_run_kw(a))
     _print_run(learn, a.out)
 
 def cmd_mixmatch(a):
     from semicompact.consistency import mixmatch
-    learn = mixmatch(a.model, a.data, path_unlabelled=a.unlabelled, output_path=a.out, weights=a.weights, overwrite=a.overwrite,
+    from semicompact.quantize import int8_steps
+    learn = mixmatch(a.model, a.data, recipe_args(a), a.out, path_unlabelled=a.unlabelled, weights=a.weights, steps=int8_steps(a.model),
                      k=a.k, T=a.T, alpha=a.alpha, lambda_u=a.lambda_u, rampup=a.rampup, mu=a.mu,
-                     repeat_labelled=a.repeat_labelled, **_train_kw(a))
+                     repeat_labelled=a.repeat_labelled, **_run_kw(a))
     _print_run(learn, a.out)
 
 def _print_run(learn, out):
@@ -100,9 +127,10 @@ def cmd_split(a):
 
 def cmd_models(a):
     import pandas as pd
+    from semicompact.core import SemicompactError
     from semicompact.models import models_table, list_models
     names = list_models(a.filter, a.family)
-    if not names: raise ValueError(f"No registry model matches filter={a.filter!r} family={a.family!r}")
+    if not names: raise SemicompactError(f"No registry model matches filter={a.filter!r} family={a.family!r}")
     df = models_table(names, size=a.size)
     cols = ['paper_name', 'family', 'source', 'arch', 'params_m', 'mflops', 'size_mb']
     with pd.option_context('display.width', 200, 'display.max_columns', 20):
@@ -120,21 +148,17 @@ def cmd_compare(a):
     print(res.summary())
 
 # %% ../nbs/09_cli.ipynb #a9451336
-_RECIPE_FLAGS = ('epochs', 'freeze_epochs', 'patience', 'min_epochs', 'size', 'bs', 'lr', 'lr_method', 'valid_pct')
-
 def cmd_study(a):
+    from semicompact.core import SemicompactError, as_recipe
     from semicompact.study import load_study_file, run_study
     spec = load_study_file(a.study_file) if a.study_file else {}
-    recipe = dict(spec.get('recipe') or {})
-    recipe.update({k: getattr(a, k) for k in _RECIPE_FLAGS if getattr(a, k) is not None})
-    if a.no_pretrained: recipe['pretrained'] = False
-    if a.no_flip: recipe['dls_kwargs'] = {**recipe.get('dls_kwargs', {}), 'do_flip': False}
+    recipe = as_recipe(spec.get('recipe'), **recipe_args(a))   # flags override the file's recipe
     datasets, models, methods = a.data or spec.get('datasets'), a.models or spec.get('models'), a.methods or spec.get('methods')
     out = a.out or spec.get('out')
     missing = [n for n, v in (('--data', datasets), ('--models', models), ('--methods', methods), ('--out', out)) if not v]
-    if missing: raise ValueError(f"study needs {', '.join(missing)} (as flags or in a study file)")
+    if missing: raise SemicompactError(f"study needs {', '.join(missing)} (as flags or in a study file)")
     res = run_study(datasets, models, methods, out, seeds=a.seeds or spec.get('seeds') or (42,), shard=a.shard,
-                    retry_failed=a.retry_failed, bases=spec.get('bases'), method_kw=spec.get('method_kw'), show_progress=False, **recipe)
+                    retry_failed=a.retry_failed, bases=spec.get('bases'), method_kw=spec.get('method_kw'), show_progress=False, recipe=recipe)
     ok = (res.status == 'ok').sum() if 'status' in res else 0
     print(f"{ok} of {len(res)} cells finished; results in {out}")
 
@@ -150,22 +174,9 @@ def cmd_report(a):
 
 # %% ../nbs/09_cli.ipynb #0a15ebfd
 def _add_train_flags(p):
-    "The training options shared by `train` and the semi-supervised methods"
-    g = p.add_argument_group('training (the paper\'s recipe)')
-    g.add_argument('--epochs', type=int, default=50, help='epochs of the all-layers stage, an upper bound (default: 50)')
-    g.add_argument('--freeze-epochs', type=int, default=2, help='epochs training the head alone, pretrained models (default: 2)')
-    g.add_argument('--patience', type=int, default=8, help='early-stopping patience in epochs (default: 8)')
-    g.add_argument('--min-epochs', type=int, default=0, help='never stop early before this many epochs (default: 0, the paper)')
-    g.add_argument('--size', type=int, default=224, help='image side in pixels (default: 224)')
-    g.add_argument('--bs', type=int, default=32, help='batch size (default: 32)')
-    g.add_argument('--lr', type=float, help='fixed learning rate (default: the learning-rate finder)')
-    g.add_argument('--lr-method', default='minimum', choices=['minimum', 'valley', 'steep', 'slide'])
-    g.add_argument('--valid-pct', type=float, default=0.2, help='share of the labelled images used for validation (default: 0.2)')
-    g.add_argument('--no-pretrained', action='store_true', help='train from scratch (no ImageNet weights, one stage)')
-    g.add_argument('--no-flip', action='store_true', help='no horizontal flips in the augmentation')
-    g.add_argument('--flip-vert', action='store_true', help='vertical flips too')
-    g.add_argument('--seed', type=int, default=42)
-    g.add_argument('--quiet', action='store_true', help='no progress bars')
+    "The recipe's flags and `--quiet`, shared by `train`, `distill`, `fixmatch` and `mixmatch`"
+    add_recipe_flags(p)
+    p.add_argument('--quiet', action='store_true', help='no progress bars')
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='semicompact', description='Semi-supervised learning for compact image classifiers (biomedical images).')
@@ -293,11 +304,7 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument('--out', help='study folder (runs/, results.csv)')
     st.add_argument('--shard', help="run only shard i of n, e.g. '1/4'")
     st.add_argument('--retry-failed', action='store_true', help='run again the cells recorded as failed')
-    for f, t in (('epochs', int), ('freeze-epochs', int), ('patience', int), ('min-epochs', int), ('size', int), ('bs', int), ('lr', float), ('valid-pct', float)):
-        st.add_argument(f'--{f}', type=t)
-    st.add_argument('--lr-method', choices=['minimum', 'valley', 'steep', 'slide'])
-    st.add_argument('--no-pretrained', action='store_true', help='train every network from scratch')
-    st.add_argument('--no-flip', action='store_true', help='no horizontal flips in the augmentation')
+    add_recipe_flags(st)
     st.set_defaults(func=cmd_study)
 
     mg = sub.add_parser('merge', help="join the results of a study's shards into results.csv")
@@ -314,8 +321,10 @@ def _parser() -> argparse.ArgumentParser:
 
 # %% ../nbs/09_cli.ipynb #bb98f69c
 def _user_errors():
+    "What a user can fix: printed as one line, exit status 2 (anything else is a bug and keeps its traceback)"
+    from semicompact.core import SemicompactError
     from semicompact.models import WeightsUnavailableError
-    return (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, WeightsUnavailableError)
+    return (SemicompactError, FileNotFoundError, FileExistsError, NotADirectoryError, WeightsUnavailableError)
 
 def main(argv:list|None=None, # Arguments (default: `sys.argv[1:]`)
         ) -> int: # Exit status

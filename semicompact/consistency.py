@@ -6,28 +6,29 @@ Docs: https://semicompact.github.io/semicompact/consistency.html.md"""
 
 # %% ../nbs/05_consistency.ipynb #3d97b341
 from __future__ import annotations
-import inspect, math, os, time, warnings
+import math, os, time, warnings
 from pathlib import Path
 
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
 from fastcore.basics import store_attr
-from fastai.callback.core import Callback
-from fastai.data.core import Datasets, TfmdDL
-from fastai.data.transforms import IntToFloatTensor, ToTensor
-from fastai.learner import Learner
-from fastai.vision.augment import Resize
-from fastai.vision.core import PILImage, imagenet_stats
+from .core import SemicompactError, Recipe, as_recipe, split_options, quiet_imports
+with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
+    from fastai.callback.core import Callback
+    from fastai.data.core import Datasets, TfmdDL
+    from fastai.data.transforms import IntToFloatTensor, ToTensor
+    from fastai.learner import Learner
+    from fastai.vision.augment import Resize
+    from fastai.vision.core import PILImage, imagenet_stats
 import torchvision.transforms.v2.functional as TF
 
-from .data import Layout, check_images
+from .data import Layout, check_images, get_dls
 from .models import resolve_model
-from .train import train_model, check_run_path, run_folder, save_run
+from .train import train_model, check_run_path
 from .tta import norm_stats
 
 # %% auto #0
 __all__ = ['RA_OPS', 'FixMatch', 'MixMatch', 'unlabelled_float_dl', 'weak_augment', 'rand_augment', 'cutout', 'strong_augment',
-           'fixmatch_unlabelled_loss', 'sharpen', 'mixup_weight', 'linear_rampup', 'UnlabelledCallback',
+           'fixmatch_unlabelled_loss', 'sharpen_probs', 'mixup_weight', 'linear_rampup', 'UnlabelledCallback',
            'FixMatchCallback', 'MixMatchCallback', 'fixmatch', 'mixmatch']
 
 # %% ../nbs/05_consistency.ipynb #29a1fa45
@@ -41,7 +42,7 @@ def unlabelled_float_dl(files, # Image files
                        ) -> TfmdDL:
     "A fastai loader of unlabelled images as float tensors in [0, 1], resized but neither augmented nor normalised"
     files = [str(f) for f in files]
-    if not files: raise ValueError("No unlabelled images: `files` is empty")
+    if not files: raise SemicompactError("No unlabelled images: `files` is empty")
     if num_workers is None: num_workers = 0 if not torch.cuda.is_available() else min(8, os.cpu_count() or 1)
     files = files*max(1, math.ceil(min_batches*bs/len(files)))
     dsets = Datasets(files, [[PILImage.create]])
@@ -89,7 +90,7 @@ def rand_augment(x:torch.Tensor, # Float images in [0, 1] (N, C, H, W)
                 ) -> torch.Tensor:
     "Batched RandAugment: each image gets `n_ops` operations drawn from `ops`, each with a random magnitude"
     bad = sorted(set(ops) - set(RA_OPS))
-    if bad: raise ValueError(f"Unknown RandAugment operations {bad}; valid: {', '.join(RA_OPS)}")
+    if bad: raise SemicompactError(f"Unknown RandAugment operations {bad}; valid: {', '.join(RA_OPS)}")
     n, dev = x.shape[0], x.device
     col = lambda v: v.view(n, 1, 1, 1)
     for _ in range(n_ops):
@@ -154,7 +155,7 @@ def fixmatch_unlabelled_loss(logits_weak:torch.Tensor, # Logits of the weak view
     return lu, mask.mean()
 
 # %% ../nbs/05_consistency.ipynb #99a957dc
-def sharpen(p:torch.Tensor, # Probabilities (N, classes)
+def sharpen_probs(p:torch.Tensor, # Probabilities (N, classes)
             T:float=0.5, # Temperature (T -> 0: one-hot)
            ) -> torch.Tensor:
     "MixMatch's sharpening: p^(1/T), renormalised"
@@ -253,8 +254,8 @@ class FixMatchCallback(UnlabelledCallback):
                 ):
         super().__init__(mu, files, num_workers)
         store_attr('tau,lambda_u,flip,translate,n_ops,cutout,ema')
-        if not 0 < mu: raise ValueError(f"mu must be > 0, got {mu}")
-        if ema is not None and not 0 < ema < 1: raise ValueError(f"ema must be in (0, 1) or None, got {ema}")
+        if not 0 < mu: raise SemicompactError(f"mu must be > 0, got {mu}")
+        if ema is not None and not 0 < ema < 1: raise SemicompactError(f"ema must be in (0, 1) or None, got {ema}")
         self._raw = None
 
     def before_batch(self):
@@ -321,7 +322,7 @@ class MixMatchCallback(UnlabelledCallback):
                 ):
         super().__init__(mu, files, num_workers)
         store_attr('k,T,alpha,lambda_u,rampup,flip,translate,tau')
-        if k < 1: raise ValueError(f"k must be >= 1, got {k}")
+        if k < 1: raise SemicompactError(f"k must be >= 1, got {k}")
 
     def before_batch(self):
         "Guess labels for the unlabelled batch, then MixUp labelled and unlabelled images"
@@ -331,7 +332,7 @@ class MixMatchCallback(UnlabelledCallback):
         views = torch.cat([self.norm(weak_augment(u, self.flip, self.translate)) for _ in range(self.k)]).to(x.dtype)
         with torch.no_grad():
             p = self.learn.model(views).float().softmax(1).view(self.k, len(u), -1).mean(0)
-            q = sharpen(p, self.T)
+            q = sharpen_probs(p, self.T)
         n_cls = p.shape[1]
         xs = torch.cat([x, views])
         ts = torch.cat([F.one_hot(y.long().view(-1), n_cls).float(), q.repeat(self.k, 1)])
@@ -359,43 +360,28 @@ class MixMatchCallback(UnlabelledCallback):
         return lx + self.w_u*lu
 
 # %% ../nbs/05_consistency.ipynb #e40429f6
-def _train_items(path, path_unlabelled, size, bs, valid_pct, seed, dls_kwargs):
-    from semicompact.data import get_dls
-    dls = get_dls(path, size=size, bs=bs, valid_pct=valid_pct, seed=seed, path_unlabelled=path_unlabelled, **(dls_kwargs or {}))
-    return dls.train.items[['file', 'label']].reset_index(drop=True)
+_RUN_OPTIONS = ('path_unlabelled', 'weights', 'cbs', 'steps', 'overwrite', 'show_progress', 'distributed')
 
-def _run_method(method, cb, params, model, path, path_unlabelled, output_path, repeat_labelled, overwrite, kw):
-    if int(repeat_labelled) < 1: raise ValueError(f"repeat_labelled must be >= 1, got {repeat_labelled}")
-    check_run_path(output_path, overwrite)
-    Layout.find(path, path_unlabelled, need_test=False).unlabelled_files()    # fail fast without unlabelled images
-    sig = inspect.signature(train_model).parameters
-    bad = sorted(set(kw) - set(sig))
-    if bad: raise ValueError(f"Unknown arguments {bad}; valid: {', '.join(sig)}")
-    args = {k: p.default for k, p in sig.items() if p.default is not inspect.Parameter.empty}
-    args.update(kw)
+def _consistency(method, make_cb, options, model, path, recipe, output_path, repeat_labelled, kwargs):
+    "Train `model` with the callback `make_cb(recipe)` through `train_model`, recording `options` in the run"
+    rec, run = split_options(kwargs, valid=_RUN_OPTIONS)
+    r = as_recipe(recipe, **rec)
+    if not (isinstance(repeat_labelled, int) and repeat_labelled >= 1): raise SemicompactError(f"repeat_labelled must be an integer >= 1, got {repeat_labelled!r}")
+    check_run_path(output_path, run.get('overwrite', False))
+    n_unl = len(Layout.find(path, run.get('path_unlabelled'), need_test=False).unlabelled_files())   # fail fast without unlabelled images
+    cb = make_cb(r)
     extra = None
-    if repeat_labelled > 1:
-        items = _train_items(path, path_unlabelled, args['size'], args['bs'], args['valid_pct'], args['seed'], args['dls_kwargs'])
-        extra = pd.concat([items]*(int(repeat_labelled) - 1), ignore_index=True)
-        if args.get('extra') is not None: extra = pd.concat([args['extra'], extra], ignore_index=True)
-        kw = {**kw, 'extra': extra}
-    learn = train_model(model, path, path_unlabelled=path_unlabelled, output_path=None,
-                        **{**kw, 'cbs': [cb] + list(kw.get('cbs') or [])})
-    config = dict(method=method, model=resolve_model(model).name, path=str(path),
-                  path_unlabelled=None if path_unlabelled is None else str(path_unlabelled),
-                  **{k: (str(v) if isinstance(v, Path) else v) for k, v in args.items()
-                     if k not in ('cbs', 'extra', 'output_path', 'overwrite', 'show_progress', 'path_unlabelled')},
-                  repeat_labelled=int(repeat_labelled), n_unlabelled=len(cb.files), **{method: params})
-    learn.test_metrics = {'method': method, **learn.test_metrics}
-    if output_path is not None:
-        with run_folder(output_path, overwrite) as tmp: save_run(tmp, learn, config, learn.test_metrics, learn.history)
-        learn.run_path = Path(output_path).expanduser()
-    return learn
+    if repeat_labelled > 1:   # the labelled training images (never the validation ones) again, as extra items
+        items = get_dls(path, path_unlabelled=run.get('path_unlabelled'), **r.dls_options()).train.items[['file', 'label']]
+        extra = pd.concat([items.reset_index(drop=True)]*(repeat_labelled - 1), ignore_index=True)
+    return train_model(model, path, r, output_path, extra=extra, method=method, **{**run, 'cbs': [cb] + list(run.get('cbs') or [])},
+                       options=dict(options, flip=cb.flip, repeat_labelled=repeat_labelled, n_unlabelled=n_unl))
 
-def fixmatch(target_model:str, # Model name (see `resolve_model`)
+def fixmatch(model:str, # Model name (see `resolve_model`)
              path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
-             path_unlabelled=None, # Unlabelled images elsewhere
+             recipe:Recipe|dict|None=None, # How to train (see `Recipe`); its `flip` applies to the unlabelled views too
              output_path=None, # Run folder to write (None: nothing is written)
+             *,
              mu:float=7, # Unlabelled images per labelled image in a step (memory: (1+2μ)·bs images per step)
              tau:float=0.95, # Confidence threshold of the pseudo-labels
              lambda_u:float=1., # Weight of the unlabelled loss
@@ -403,19 +389,18 @@ def fixmatch(target_model:str, # Model name (see `resolve_model`)
              n_ops:int=2, # RandAugment operations per strong view
              cutout:float=0.5, # Largest Cutout side (share of the image side)
              repeat_labelled:int=1, # Show each labelled training image this many times per epoch
-             overwrite:bool=False, # Replace an existing run folder
-             **kwargs, # Passed to `train_model` (epochs, size, bs, seed, pretrained, dls_kwargs, ...)
+             **kwargs, # Recipe options (epochs, size, ...) and `train_model`'s: path_unlabelled, weights, steps, overwrite, show_progress, ...
             ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
-    "Train `target_model` with FixMatch on the labelled and unlabelled images of `path`, with the paper's recipe"
-    flip = (kwargs.get('dls_kwargs') or {}).get('do_flip', True)
-    cb = FixMatchCallback(mu=mu, tau=tau, lambda_u=lambda_u, flip=flip, n_ops=n_ops, cutout=cutout, ema=ema)
-    params = dict(mu=mu, tau=tau, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout, flip=flip)
-    return _run_method('fixmatch', cb, params, target_model, path, path_unlabelled, output_path, repeat_labelled, overwrite, kwargs)
+    "Train `model` with FixMatch on the labelled and unlabelled images of `path`, with the recipe"
+    options = dict(mu=mu, tau=tau, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
+    make = lambda r: FixMatchCallback(flip=r.flip, **options)
+    return _consistency('fixmatch', make, options, model, path, recipe, output_path, repeat_labelled, kwargs)
 
-def mixmatch(target_model:str, # Model name (see `resolve_model`)
+def mixmatch(model:str, # Model name (see `resolve_model`)
              path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
-             path_unlabelled=None, # Unlabelled images elsewhere
+             recipe:Recipe|dict|None=None, # How to train (see `Recipe`); its `flip` applies to the unlabelled views too
              output_path=None, # Run folder to write (None: nothing is written)
+             *,
              k:int=2, # Augmentations of each unlabelled image
              T:float=0.5, # Sharpening temperature
              alpha:float=0.75, # MixUp Beta(alpha, alpha)
@@ -423,13 +408,11 @@ def mixmatch(target_model:str, # Model name (see `resolve_model`)
              rampup:float=0.4, # Share of each fit over which λu ramps up
              mu:float=1, # Unlabelled images per labelled image in a step
              repeat_labelled:int=1, # Show each labelled training image this many times per epoch
-             overwrite:bool=False, # Replace an existing run folder
-             **kwargs, # Passed to `train_model` (epochs, size, bs, seed, pretrained, dls_kwargs, ...)
+             **kwargs, # Recipe options (epochs, size, ...) and `train_model`'s: path_unlabelled, weights, steps, overwrite, show_progress, ...
             ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
-    "Train `target_model` with MixMatch on the labelled and unlabelled images of `path`, with the paper's recipe"
-    flip = (kwargs.get('dls_kwargs') or {}).get('do_flip', True)
-    cb = MixMatchCallback(k=k, T=T, alpha=alpha, lambda_u=lambda_u, rampup=rampup, mu=mu, flip=flip)
-    params = dict(k=k, T=T, alpha=alpha, lambda_u=lambda_u, rampup=rampup, mu=mu, flip=flip)
-    return _run_method('mixmatch', cb, params, target_model, path, path_unlabelled, output_path, repeat_labelled, overwrite, kwargs)
+    "Train `model` with MixMatch on the labelled and unlabelled images of `path`, with the recipe"
+    options = dict(k=k, T=T, alpha=alpha, lambda_u=lambda_u, rampup=rampup, mu=mu)
+    make = lambda r: MixMatchCallback(flip=r.flip, **options)
+    return _consistency('mixmatch', make, options, model, path, recipe, output_path, repeat_labelled, kwargs)
 
 FixMatch, MixMatch = fixmatch, mixmatch   # the paper's names

@@ -14,15 +14,17 @@ import numpy as np, pandas as pd, torch
 from PIL import Image
 from sklearn.model_selection import train_test_split
 
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
 from fastcore.basics import ifnone
 from fastcore.meta import delegates
-from fastai.data.block import DataBlock, CategoryBlock
-from fastai.data.transforms import ColReader, IndexSplitter, get_image_files, image_extensions
-from fastai.vision.data import ImageBlock
-from fastai.vision.augment import Resize, aug_transforms
-from fastai.vision.core import imagenet_stats
-from fastai.data.transforms import Normalize
+from .core import SemicompactError, quiet_imports
+with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
+    from fastai.data.block import DataBlock, CategoryBlock
+    from fastai.data.transforms import ColReader, IndexSplitter, get_image_files, image_extensions
+    from fastai.vision.data import ImageBlock
+    from fastai.vision.augment import Resize, aug_transforms
+    from fastai.vision.core import imagenet_stats
+    from fastai.data.transforms import Normalize
+
 
 # %% auto #0
 __all__ = ['BENCHMARK', 'image_files', 'check_images', 'Layout', 'split_dataset', 'get_dls', 'test_dl', 'unlabelled_dl',
@@ -81,15 +83,15 @@ class Layout:
         train = root/'train'
         if not train.is_dir(): raise FileNotFoundError(f"No 'train' folder in {root} ({_LAYOUT_HELP})")
         classes = [d.name for d in _class_dirs(train)]
-        if not classes: raise ValueError(f"{train} has no class sub-folders ({_LAYOUT_HELP})")
+        if not classes: raise SemicompactError(f"{train} has no class sub-folders ({_LAYOUT_HELP})")
         empty = [c for c in classes if not image_files(train/c)]
-        if empty: raise ValueError(f"Class folder(s) with no images in {train}: {', '.join(empty)}")
-        if len(classes) < 2: raise ValueError(f"{train} has only one class ({classes[0]}): a classifier needs at least 2")
+        if empty: raise SemicompactError(f"Class folder(s) with no images in {train}: {', '.join(empty)}")
+        if len(classes) < 2: raise SemicompactError(f"{train} has only one class ({classes[0]}): a classifier needs at least 2")
         test = next((root/n for n in ('test', 'valid') if (root/n).is_dir()), None)
         if test is None and need_test: raise FileNotFoundError(f"No 'test' (or 'valid') folder in {root} ({_LAYOUT_HELP})")
         if test is not None:
             extra = sorted({f.parent.relative_to(test).parts[0] for f in image_files(test)} - set(classes))
-            if extra: raise ValueError(f"Test classes missing from {train}: {', '.join(extra)} (train has {', '.join(classes)})")
+            if extra: raise SemicompactError(f"Test classes missing from {train}: {', '.join(extra)} (train has {', '.join(classes)})")
         if path_unlabelled is not None:
             unl = Path(path_unlabelled).expanduser()
             if not unl.is_dir(): raise FileNotFoundError(f"Unlabelled folder {unl} does not exist")
@@ -111,15 +113,15 @@ class Layout:
         "Unlabelled image files (raises if there are none)"
         if self.unlabelled is None: raise FileNotFoundError(f"No unlabelled images: {self.root} has no 'unlabelled' folder and no `path_unlabelled` was given")
         files = image_files(self.unlabelled)
-        if not files: raise ValueError(f"Unlabelled folder {self.unlabelled} contains no images")
+        if not files: raise SemicompactError(f"Unlabelled folder {self.unlabelled} contains no images")
         return files
 
 # %% ../nbs/00_data.ipynb #2c5897f4
 def _plan_split(labels, test_pct=0.25, n_labelled=75, seed=42, what='dataset'):
     "Assign 'train', 'unlabelled' or 'test' to each item of `labels` (stratified, deterministic for `seed`)"
     labels = np.asarray(labels)
-    if not 0 <= test_pct < 1: raise ValueError(f"test_pct must be in [0, 1), got {test_pct}")
-    if n_labelled is not None and n_labelled < 1: raise ValueError(f"n_labelled must be a positive number of images per class, got {n_labelled}")
+    if not 0 <= test_pct < 1: raise SemicompactError(f"test_pct must be in [0, 1), got {test_pct}")
+    if n_labelled is not None and n_labelled < 1: raise SemicompactError(f"n_labelled must be a positive number of images per class, got {n_labelled}")
     idx = np.arange(len(labels))
     split = np.full(len(labels), 'train', dtype=object)
     if test_pct > 0:
@@ -131,7 +133,7 @@ def _plan_split(labels, test_pct=0.25, n_labelled=75, seed=42, what='dataset'):
         for c in sorted(set(labels[tr])):
             members = tr[labels[tr] == c]
             if len(members) < n_labelled:
-                raise ValueError(f"Class '{c}' of {what} has {len(members)} training image(s) after the {test_pct:.0%} test split, "
+                raise SemicompactError(f"Class '{c}' of {what} has {len(members)} training image(s) after the {test_pct:.0%} test split, "
                                  f"fewer than n_labelled={n_labelled}: lower n_labelled or add images")
             members = np.sort(members)
             split[np.setdiff1d(members, rng.choice(members, n_labelled, replace=False))] = 'unlabelled'
@@ -205,33 +207,33 @@ def split_dataset(src, # Folder with one sub-folder per class (images at any dep
                  ) -> Path: # `dest`
     "Split a folder of labelled images into the paper's train (labelled) / unlabelled / test layout"
     src, dest = Path(src).expanduser(), Path(dest).expanduser()
-    if mode not in _MODES: raise ValueError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
+    if mode not in _MODES: raise SemicompactError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
     if not src.is_dir(): raise FileNotFoundError(f"Source folder {src} does not exist")
     if dest.resolve() == src.resolve() or src.resolve() in dest.resolve().parents:
-        raise ValueError(f"dest {dest} must lie outside the source folder {src}: the source is never written to")
+        raise SemicompactError(f"dest {dest} must lie outside the source folder {src}: the source is never written to")
     _check_dest(dest, overwrite)
     if labels is not None:
         df = pd.read_csv(labels) if isinstance(labels, (str, Path)) else pd.DataFrame(labels)
-        if not {'file', 'label'} <= set(df.columns): raise ValueError(f"labels needs columns 'file' and 'label', got {list(df.columns)}")
+        if not {'file', 'label'} <= set(df.columns): raise SemicompactError(f"labels needs columns 'file' and 'label', got {list(df.columns)}")
         files = [src/f for f in df['file']]
         missing = [f for f in files if not f.exists()]
         if missing: raise FileNotFoundError(f"{len(missing)} file(s) listed in labels do not exist under {src}, e.g. {missing[0]}")
         lbls = df['label'].astype(str).tolist()
     else:
         classes = _class_dirs(src)
-        if not classes: raise ValueError(f"{src} has no class sub-folders (expected {src}/<class>/<images>)")
+        if not classes: raise SemicompactError(f"{src} has no class sub-folders (expected {src}/<class>/<images>)")
         files, lbls, empty = [], [], []
         for c in classes:
             fs = image_files(c)
             files += fs; lbls += [c.name]*len(fs)
             if not fs: empty.append(c.name)
         if empty: warnings.warn(f"Ignored class folder(s) with no images in {src}: {', '.join(empty)}")
-    if not files: raise ValueError(f"No image files found in {src}")
+    if not files: raise SemicompactError(f"No image files found in {src}")
     good, bad = check_images(files, decode=True)
     _warn_bad(bad, str(src))
     keep = set(good)
     items = pd.DataFrame({'source': [str(f) for f in files], 'label': lbls})[[f in keep for f in files]].reset_index(drop=True)
-    if items.label.nunique() < 2: raise ValueError(f"{src} has {items.label.nunique()} class(es) with images: a classifier needs at least 2")
+    if items.label.nunique() < 2: raise SemicompactError(f"{src} has {items.label.nunique()} class(es) with images: a classifier needs at least 2")
     items['file'] = items.source
     items['name_out'] = ''
     for c, g in items.groupby('label'): items.loc[g.index, 'name_out'] = _unique_names(g.source)
@@ -243,7 +245,7 @@ def split_dataset(src, # Folder with one sub-folder per class (images at any dep
 def _valid_idx(labels, valid_pct, seed):
     "Indices of a stratified validation split of `labels`, at least one image per class where a class has 2 or more"
     labels = np.asarray(labels)
-    if not 0 < valid_pct < 1: raise ValueError(f"valid_pct must be in (0, 1), got {valid_pct}")
+    if not 0 < valid_pct < 1: raise SemicompactError(f"valid_pct must be in (0, 1), got {valid_pct}")
     rng = np.random.RandomState(seed)
     out = []
     for c in sorted(set(labels)):
@@ -276,7 +278,7 @@ def get_dls(path, # Dataset root (see `Layout`)
     if extra is not None and len(extra):
         extra = pd.DataFrame(extra)[['file', 'label']].astype({'file': str, 'label': str})
         unknown = sorted(set(extra.label) - set(lay.classes))
-        if unknown: raise ValueError(f"extra has labels that are not classes of {lay.train}: {', '.join(unknown)}")
+        if unknown: raise SemicompactError(f"extra has labels that are not classes of {lay.train}: {', '.join(unknown)}")
         items = pd.concat([items, extra], ignore_index=True)
     batch_tfms = [*aug_transforms(**kwargs)] if augment else []
     batch_tfms.append(Normalize.from_stats(*imagenet_stats))
@@ -297,7 +299,7 @@ def test_dl(dls, # DataLoaders from `get_dls`
     lay = dls.layout if path is None else Layout.find(path)
     items = lay.test_items()
     unknown = sorted(set(items.label) - set(dls.vocab))
-    if unknown: raise ValueError(f"Test classes not known to the model: {', '.join(unknown)} (it knows {', '.join(dls.vocab)})")
+    if unknown: raise SemicompactError(f"Test classes not known to the model: {', '.join(unknown)} (it knows {', '.join(dls.vocab)})")
     good, bad = check_images(items.file)
     _warn_bad(bad, str(lay.test))
     items = items[items.file.isin(set(good))].reset_index(drop=True)
@@ -311,7 +313,7 @@ def unlabelled_dl(dls, # DataLoaders from `get_dls`
     files = dls.layout.unlabelled_files() if files is None else [Path(f) for f in files]
     good, bad = check_images(files)
     _warn_bad(bad, 'the unlabelled images')
-    if not good: raise ValueError("No readable unlabelled images")
+    if not good: raise SemicompactError("No readable unlabelled images")
     return dls.test_dl(pd.DataFrame({'file': [str(f) for f in good]}), bs=bs or 2*dls.bs)
 
 # %% ../nbs/00_data.ipynb #c58f5668
@@ -402,7 +404,7 @@ def _folder_labels(raw:Path, ds:BenchmarkDataset) -> pd.DataFrame:
     files = [f for f in image_files(raw) if f.parent.name in ds.class_names]
     found = {f.parent.name for f in files}
     missing = [c for c in ds.class_names if c not in found]
-    if missing: raise ValueError(f"{raw} has no image folders for class(es) {', '.join(missing)} of {ds.name} "
+    if missing: raise SemicompactError(f"{raw} has no image folders for class(es) {', '.join(missing)} of {ds.name} "
                                  f"(expected folders named {', '.join(ds.class_names)}; download from {ds.url})")
     return pd.DataFrame({'file': [f.relative_to(raw) for f in files], 'label': [f.parent.name for f in files], 'root': str(raw)})
 
@@ -411,7 +413,7 @@ def _csv_labels(raw:Path, ds:BenchmarkDataset) -> pd.DataFrame:
     csvs = sorted(raw.glob(csv_glob))
     if not csvs: raise FileNotFoundError(f"No {csv_glob} in {raw}: {ds.name} is labelled by that file (download from {ds.url})")
     df = pd.read_csv(csvs[0])
-    if not {id_col, label_col} <= set(df.columns): raise ValueError(f"{csvs[0]} needs columns {id_col!r} and {label_col!r}")
+    if not {id_col, label_col} <= set(df.columns): raise SemicompactError(f"{csvs[0]} needs columns {id_col!r} and {label_col!r}")
     by_stem = {f.stem: f for f in image_files(raw)}
     files = [by_stem.get(str(i)) for i in df[id_col]]
     missing = [i for i, f in zip(df[id_col], files) if f is None]
@@ -430,7 +432,7 @@ def prepare_benchmark(name:str, # Key of `BENCHMARK` (or the paper's name, e.g. 
     "Lay out a downloaded benchmark dataset with the paper's split"
     keys = {k: k for k in BENCHMARK} | {d.name.lower(): d.key for d in BENCHMARK.values()}
     key = keys.get(str(name).lower().replace('-', '_')) or keys.get(str(name).lower())
-    if key is None: raise ValueError(f"Unknown benchmark dataset {name!r}; valid: {', '.join(BENCHMARK)}")
+    if key is None: raise SemicompactError(f"Unknown benchmark dataset {name!r}; valid: {', '.join(BENCHMARK)}")
     ds, raw = BENCHMARK[key], Path(raw_dir).expanduser()
     if not raw.is_dir(): raise FileNotFoundError(f"Download folder {raw} does not exist (get {ds.name} from {ds.url})")
     labels = _csv_labels(raw, ds) if ds.csv else _folder_labels(raw, ds)

@@ -6,29 +6,31 @@ Docs: https://semicompact.github.io/semicompact/distill.html.md"""
 
 # %% ../nbs/04_distill.ipynb #09a385d3
 from __future__ import annotations
-import inspect, time, warnings
+import time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np, pandas as pd, torch
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-from fastai.learner import Learner
+from .core import SemicompactError, Recipe, as_recipe, split_options, quiet_imports
+with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
+    from fastai.learner import Learner
 
 from .data import Layout, get_dls, unlabelled_dl, image_files, check_images, _warn_bad
 from .models import resolve_model, create_learner
-from .train import train_model, evaluate, check_run_path, run_folder, save_run, save_weights, load_run
+from .train import (train_model, evaluate, check_run_path, run_folder, run_config,
+                               save_run, save_weights, load_run, _TEST_KEYS)
 from .tta import PAPER_TRANSFORMS, get_transforms, norm_stats, tta_view
 
 # %% auto #0
-__all__ = ['DISTILL_METHODS', 'PAPER_BASE_MODELS', 'pseudo_label', 'DistillResult', 'distill', 'plain_distillation',
-           'data_distillation', 'model_distillation', 'model_data_distillation', 'plainDistillation',
-           'dataDistillation', 'modelDistillation', 'modelDataDistillation']
+__all__ = ['DISTILL_METHODS', 'PAPER_BASE_MODEL', 'PAPER_BASE_MODELS', 'pseudo_label', 'DistillResult', 'distill',
+           'plain_distillation', 'data_distillation', 'model_distillation', 'model_data_distillation',
+           'plainDistillation', 'dataDistillation', 'modelDistillation', 'modelDataDistillation']
 
 # %% ../nbs/04_distill.ipynb #6289c8d6
 def _check_confidence(confidence):
     try: ok = 0 < float(confidence) <= 1
     except (TypeError, ValueError): ok = False
-    if not ok: raise ValueError(f"confidence must be a number in (0, 1], got {confidence!r}")
+    if not ok: raise SemicompactError(f"confidence must be a number in (0, 1], got {confidence!r}")
     return float(confidence)
 
 def _vocab(learn) -> list: return list(map(str, learn.dls.vocab))
@@ -37,7 +39,7 @@ def _same_vocab(learners:list) -> list:
     vocab = _vocab(learners[0])
     for i, l in enumerate(learners[1:], 1):
         if _vocab(l) != vocab:
-            raise ValueError(f"The base models do not share their classes: model 0 ({getattr(learners[0], 'model_name', '?')}) has {vocab}, "
+            raise SemicompactError(f"The base models do not share their classes: model 0 ({getattr(learners[0], 'model_name', '?')}) has {vocab}, "
                              f"model {i} ({getattr(l, 'model_name', '?')}) has {_vocab(l)}")
     return vocab
 
@@ -48,9 +50,9 @@ def _unlabelled_items(items, learn) -> list[Path]:
         p = Path(items).expanduser()
         if not p.is_dir(): raise FileNotFoundError(f"Unlabelled folder {p} does not exist")
         items = image_files(p)
-        if not items: raise ValueError(f"Unlabelled folder {p} contains no images")
+        if not items: raise SemicompactError(f"Unlabelled folder {p} contains no images")
     items = [Path(f) for f in items]
-    if not items: raise ValueError("No unlabelled images to pseudo-label (items is empty)")
+    if not items: raise SemicompactError("No unlabelled images to pseudo-label (items is empty)")
     missing = [str(f) for f in items if not f.exists()]
     if missing: raise FileNotFoundError(f"{len(missing)} unlabelled file(s) do not exist: {', '.join(missing[:5])}")
     return items
@@ -64,13 +66,13 @@ def pseudo_label(learners, # A trained `Learner` or a list of them (their class 
                 ) -> pd.DataFrame: # file, label, confidence, agreement, kept: one row per readable image, in order
     "Label `items` with the softmax averaged over `learners` x (identity + `transforms`), keeping confident predictions"
     learners = list(learners) if isinstance(learners, (list, tuple)) else [learners]
-    if not learners or not all(isinstance(l, Learner) for l in learners): raise ValueError(f"learners must be a Learner or a non-empty list of them, got {learners!r}")
+    if not learners or not all(isinstance(l, Learner) for l in learners): raise SemicompactError(f"learners must be a Learner or a non-empty list of them, got {learners!r}")
     confidence = _check_confidence(confidence)
     views = [('identity', None)] + get_transforms(transforms)
     vocab = _same_vocab(learners)
     files, bad = check_images(_unlabelled_items(items, learners[0]))
     _warn_bad(bad, 'the unlabelled images')
-    if not files: raise ValueError("None of the unlabelled images could be read")
+    if not files: raise SemicompactError("None of the unlabelled images could be read")
     n, c, k = len(files), len(vocab), len(learners)*len(views)
     psum = votes = None
     for learn in learners:
@@ -102,11 +104,13 @@ def pseudo_label(learners, # A trained `Learner` or a list of them (their class 
     return df
 
 # %% ../nbs/04_distill.ipynb #d296889e
-DISTILL_METHODS = {'plain': 'plain distillation', 'data': 'data distillation', 'model': 'model distillation', 'model-data': 'model-data distillation'}
-_METHOD_ALIASES = {'plain': 'plain', 'plaindistillation': 'plain', 'data': 'data', 'datadistillation': 'data', 'model': 'model',
-                   'modeldistillation': 'model', 'modeldata': 'model-data', 'modeldatadistillation': 'model-data'}
-PAPER_BASE_MODELS = ('resnet50', 'resnet101', 'efficientnet_b3')
-_TRAIN_KW = set(inspect.signature(train_model).parameters) - {'model', 'path', 'output_path', 'extra', 'overwrite', 'path_unlabelled'}
+DISTILL_METHODS = {'plain_distillation': 'plain distillation', 'data_distillation': 'data distillation',
+                   'model_distillation': 'model distillation', 'model_data_distillation': 'model-data distillation'}
+_METHOD_ALIASES = {'plain': 'plain_distillation', 'data': 'data_distillation', 'model': 'model_distillation',
+                   'modeldata': 'model_data_distillation', **{k.replace('_', ''): k for k in DISTILL_METHODS}}
+_ENSEMBLES, _VIEWS = ('model_distillation', 'model_data_distillation'), ('data_distillation', 'model_data_distillation')
+PAPER_BASE_MODEL = 'resnet50'                                     # the paper's teacher of plain and data distillation
+PAPER_BASE_MODELS = ('resnet50', 'resnet101', 'efficientnet_b3')  # the paper's ensemble of model and model-data distillation
 
 @dataclass
 class DistillResult:
@@ -136,22 +140,22 @@ class DistillResult:
 # %% ../nbs/04_distill.ipynb #21da81d5
 def _method(method) -> str:
     m = _METHOD_ALIASES.get(str(method).lower().replace('-', '').replace('_', '').replace(' ', ''))
-    if m is None: raise ValueError(f"Unknown method {method!r}; valid: {', '.join(DISTILL_METHODS)}")
+    if m is None: raise SemicompactError(f"Unknown method {method!r}; valid: {', '.join(DISTILL_METHODS)} (or plain, data, model, model-data)")
     return m
 
 def _base_source(b, classes):
     "('name', registry name) | ('run', path) | ('learner', Learner), checked"
     if isinstance(b, Learner):
-        if _vocab(b) != list(classes): raise ValueError(f"Base learner {getattr(b, 'model_name', '')} was trained on classes {_vocab(b)}, the data has {list(classes)}")
+        if _vocab(b) != list(classes): raise SemicompactError(f"Base learner {getattr(b, 'model_name', '')} was trained on classes {_vocab(b)}, the data has {list(classes)}")
         return 'learner', b
     if isinstance(b, Path) or (isinstance(b, str) and ('/' in b or '\\' in b or Path(b).expanduser().is_dir())):
         p = Path(b).expanduser()
         if not p.exists(): raise FileNotFoundError(f"Base run folder {p} does not exist (a base is a model name, a Learner or a run folder)")
         run = load_run(p)
-        if run.vocab != list(classes): raise ValueError(f"Base run {p} was trained on classes {run.vocab}, the data has {list(classes)}")
+        if run.vocab != list(classes): raise SemicompactError(f"Base run {p} was trained on classes {run.vocab}, the data has {list(classes)}")
         return 'run', p
     if isinstance(b, str): return 'name', resolve_model(b).name
-    raise ValueError(f"A base model is a model name, a Learner or a run folder, got {b!r}")
+    raise SemicompactError(f"A base model is a model name, a Learner or a run folder, got {b!r}")
 
 def _truth(lay) -> dict:
     "True class of each file the dataset's `split.csv` lists (resolved path -> class)"
@@ -170,52 +174,55 @@ def _keys(names:list) -> list:
         out.append(f'base_{n}' + (f'_{seen[n]}' if names.count(n) > 1 else ''))
     return out
 
-def distill(method:str, # 'plain', 'data', 'model' or 'model-data'
-            base, # Base model(s): a model name, a trained Learner or a run folder; a list for the model methods
-            target:str, # Target model name (the compact network)
+def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_distillation' or 'model_data_distillation' (or 'plain', 'data', 'model', 'model-data')
+            model:str, # The target: the compact network to train
             path, # Dataset root (see `Layout`)
-            path_unlabelled=None, # Unlabelled images elsewhere (default `path/unlabelled`)
+            recipe:Recipe|dict|None=None, # How the target (and, unless `base_recipe`, the bases) are trained
             output_path=None, # Run folder to write (None: nothing is written)
-            transforms=None, # Test-time views for the data methods (default `PAPER_TRANSFORMS`); must be None for the others
+            *,
+            base_models, # The teachers: a model name, a trained Learner or a run folder, or a list of them
+            transforms=None, # Test-time views of the data methods (default `PAPER_TRANSFORMS`); must be None for the others
             confidence:float=0.8, # Pseudo-labels with averaged confidence >= this are kept
-            overwrite:bool=False, # Replace an existing run folder
-            base_kw:dict|None=None, # Training options for the base models only (override `train_kw`)
+            path_unlabelled=None, # Unlabelled images elsewhere (default `path/unlabelled`)
+            base_recipe:Recipe|dict|None=None, # How the bases named here are trained: a Recipe, or a dict of changes to `recipe`
             pl_bs:int=256, # Batch size of pseudo-labelling
-            **train_kw, # Passed to `train_model` for the bases and the target: epochs, size, bs, seed, pretrained, lr, dls_kwargs, show_progress, ...
+            steps:list|tuple=(), # Steps after the target's training (see `train_model`), e.g. int8
+            cbs:list|None=None, # Extra fastai callbacks for the target's training
+            overwrite:bool=False, # Replace an existing run folder
+            show_progress:bool=True, # fastai's progress bars
+            **overrides, # Recipe options that change `recipe`, e.g. `epochs=10`
            ) -> DistillResult:
-    "Self-training: `base` labels the unlabelled images of `path`, `target` learns from labelled + confident pseudo-labels"
+    "Self-training: `base_models` label the unlabelled images of `path`, `model` learns from labelled + confident pseudo-labels"
     t_start = time.perf_counter()
     method = _method(method)
-    bases = list(base) if isinstance(base, (list, tuple)) else [base]
-    if method in ('plain', 'data') and len(bases) != 1:
-        raise ValueError(f"{DISTILL_METHODS[method]} takes one base model, got {len(bases)}; use method='model' or 'model-data' for an ensemble")
-    if method in ('model', 'model-data') and len(bases) < 2:
-        raise ValueError(f"{DISTILL_METHODS[method]} ensembles several base models (the paper: {', '.join(PAPER_BASE_MODELS)}), got {len(bases)}")
-    if method in ('plain', 'model') and transforms:
-        raise ValueError(f"{DISTILL_METHODS[method]} uses no test-time transforms (got {transforms!r}); use method='data' or 'model-data'")
-    tfms = get_transforms(PAPER_TRANSFORMS if transforms is None and method in ('data', 'model-data') else transforms)
-    if method in ('data', 'model-data') and not tfms: raise ValueError(f"{DISTILL_METHODS[method]} needs at least one test-time transform")
+    r = as_recipe(recipe, **split_options(overrides, what='training option')[0])
+    br = as_recipe(r, **base_recipe) if isinstance(base_recipe, dict) else as_recipe(base_recipe) if base_recipe is not None else r
+    bases = list(base_models) if isinstance(base_models, (list, tuple)) else [base_models]
+    if method not in _ENSEMBLES and len(bases) != 1:
+        raise SemicompactError(f"{DISTILL_METHODS[method]} takes one base model, got {len(bases)}; use model or model-data distillation for an ensemble")
+    if method in _ENSEMBLES and len(bases) < 2:
+        raise SemicompactError(f"{DISTILL_METHODS[method]} ensembles several base models (the paper: {', '.join(PAPER_BASE_MODELS)}), got {len(bases)}")
+    if method not in _VIEWS and transforms:
+        raise SemicompactError(f"{DISTILL_METHODS[method]} uses no test-time transforms (got {transforms!r}); use data or model-data distillation")
+    tfms = get_transforms(PAPER_TRANSFORMS if transforms is None and method in _VIEWS else transforms)
+    if method in _VIEWS and not tfms: raise SemicompactError(f"{DISTILL_METHODS[method]} needs at least one test-time transform")
     confidence = _check_confidence(confidence)
-    unknown = sorted(set(train_kw) - _TRAIN_KW) + sorted(set(base_kw or {}) - _TRAIN_KW)
-    if unknown: raise TypeError(f"Unknown training option(s) {', '.join(unknown)}; valid: {', '.join(sorted(_TRAIN_KW))}")
-    target = resolve_model(target).name
+    target = resolve_model(model).name
     lay = Layout.find(path, path_unlabelled, need_test=False)
     unl = lay.unlabelled_files()
     check_run_path(output_path, overwrite)
     sources = [_base_source(b, lay.classes) for b in bases]
-    bkw = {**train_kw, **(base_kw or {})}
 
     base_learners, base_seconds, base_hist = [], [], []
     for kind, src in sources:
         t0 = time.perf_counter()
         if kind == 'name':
-            bl = train_model(src, path, path_unlabelled=path_unlabelled, **bkw)
+            bl = train_model(src, path, br, path_unlabelled=path_unlabelled, show_progress=show_progress)
             base_hist.append(bl.history)
         else:
             if kind == 'run':
                 run = load_run(src)
-                dls = get_dls(path, size=run.config.get('size', bkw.get('size', 224)), bs=bkw.get('bs', 32), seed=bkw.get('seed', 42),
-                              path_unlabelled=path_unlabelled, augment=False)
+                dls = get_dls(path, size=run.recipe.size, bs=br.bs, seed=br.seed, path_unlabelled=path_unlabelled, augment=False)
                 bl = run.learner(dls)
             else: bl = src
             bl.test_metrics = evaluate(bl, path) if lay.test is not None else {}
@@ -237,15 +244,19 @@ def distill(method:str, # 'plain', 'data', 'model' or 'model-data'
         note = f"No pseudo-label reached confidence {confidence}: the target was trained on the labelled images alone"
         warnings.warn(note)
 
-    tl = train_model(target, path, path_unlabelled=path_unlabelled, extra=kept[['file', 'label']] if len(kept) else None, **train_kw)
+    options = dict(base_models=names, base=['Learner' if k == 'learner' else str(s) for k, s in sources],
+                   transforms=[n for n, _ in tfms], confidence=confidence, pl_bs=pl_bs,
+                   base_recipe=None if br is r else br.as_dict())
+    tl = train_model(target, path, r, path_unlabelled=path_unlabelled, extra=kept[['file', 'label']] if len(kept) else None,
+                     steps=steps, cbs=cbs, show_progress=show_progress, method=method, options=options)
     tm = tl.test_metrics
     def acc(d):
         d = d[d.true_label.notna()] if known else d
         return float((d.label == d.true_label).mean()) if known and len(d) else None
-    models = {k: dict(model=n, role='base', **{a: v for a, v in b.test_metrics.items() if a in ('accuracy', 'precision', 'recall', 'f1', 'n')})
+    models = {k: dict(model=n, role='base', **{a: v for a, v in b.test_metrics.items() if a in _TEST_KEYS})
               for k, n, b in zip(keys, names, base_learners)}
-    models['model'] = dict(model=target, role='target', **{a: v for a, v in tm.items() if a in ('accuracy', 'precision', 'recall', 'f1', 'n')})
-    metrics = dict(**{a: tm[a] for a in ('accuracy', 'precision', 'recall', 'f1', 'n') if a in tm},
+    models['model'] = dict(model=target, role='target', **{a: v for a, v in tm.items() if a in _TEST_KEYS})
+    metrics = dict(**{a: tm[a] for a in _TEST_KEYS if a in tm},
                    method=method, target_model=target, base_models=names, transforms=[n for n, _ in tfms], confidence=confidence,
                    models=models, n_unlabelled=len(pl), n_kept=int(len(kept)),
                    kept_class_counts={c: int((kept.label == c).sum()) for c in lay.classes},
@@ -254,11 +265,8 @@ def distill(method:str, # 'plain', 'data', 'model' or 'model-data'
                    base_train_seconds=dict(zip(keys, base_seconds)), pseudo_label_seconds=pl_seconds, train_seconds=tm.get('train_seconds'),
                    eval_seconds=tm.get('eval_seconds'), epochs=tm.get('epochs'), n_train=tm.get('n_train'), n_valid=tm.get('n_valid'),
                    processes=tm.get('processes', 1))
-    config = dict(method=method, base=['Learner' if k == 'learner' else str(s) for k, s in sources],
-                  base_models=names, target=target, path=str(path), path_unlabelled=None if path_unlabelled is None else str(path_unlabelled),
-                  transforms=[n for n, _ in tfms], confidence=confidence, pl_bs=pl_bs, base_kw=base_kw or {},
-                  **{k: (str(v) if isinstance(v, Path) else v) for k, v in train_kw.items() if k != 'cbs'},
-                  **{f'{k}_model_name': n for k, n in zip(keys, names)})
+    config = run_config(method, target, path, r, options, path_unlabelled=path_unlabelled,
+                        steps=[getattr(s, 'config', repr(s)) for s in steps], **{f'{k}_model_name': n for k, n in zip(keys, names)})
     run_path = None
     if output_path is not None:
         metrics['total_seconds'] = time.perf_counter() - t_start
@@ -274,68 +282,74 @@ def distill(method:str, # 'plain', 'data', 'model' or 'model-data'
     return DistillResult(tl, metrics, pl, base_learners, run_path)
 
 # %% ../nbs/04_distill.ipynb #0c83aef5
-def plain_distillation(base_model, # A model name, a trained Learner or a run folder
-                       target_model:str, # The compact network to train
+def plain_distillation(model:str, # The target: the compact network to train
                        path, # Dataset root
-                       path_unlabelled=None, # Unlabelled images elsewhere
+                       recipe:Recipe|dict|None=None, # How to train (see `Recipe`)
                        output_path=None, # Run folder to write
+                       *,
+                       base_models=PAPER_BASE_MODEL, # The teacher: a model name, a trained Learner or a run folder
                        confidence:float=0.8, # Threshold on the base model's softmax
-                       **kwargs, # `distill` and `train_model` options (epochs, size, bs, seed, pretrained, ...)
+                       **kwargs, # Options of `distill` (path_unlabelled, base_recipe, ...) and recipe options
                       ) -> DistillResult:
     "Plain distillation: one base model labels the unlabelled images"
-    return distill('plain', base_model, target_model, path, path_unlabelled, output_path, None, confidence, **kwargs)
+    return distill('plain_distillation', model, path, recipe, output_path, base_models=base_models, confidence=confidence, **kwargs)
 
-def data_distillation(base_model, # A model name, a trained Learner or a run folder
-                      target_model:str, # The compact network to train
-                      transforms=PAPER_TRANSFORMS, # Test-time views ensembled with the image
-                      path=None, # Dataset root (required)
-                      path_unlabelled=None, # Unlabelled images elsewhere
+def data_distillation(model:str, # The target: the compact network to train
+                      path, # Dataset root
+                      recipe:Recipe|dict|None=None, # How to train (see `Recipe`)
                       output_path=None, # Run folder to write
+                      *,
+                      base_models=PAPER_BASE_MODEL, # The teacher: a model name, a trained Learner or a run folder
+                      transforms=PAPER_TRANSFORMS, # Test-time views ensembled with the image
                       confidence:float=0.8, # Threshold on the averaged softmax
-                      **kwargs, # `distill` and `train_model` options
+                      **kwargs, # Options of `distill` and recipe options
                      ) -> DistillResult:
     "Data distillation: one base model, predictions averaged over test-time transforms"
-    if path is None: raise ValueError("data_distillation needs path= (the dataset root)")
-    return distill('data', base_model, target_model, path, path_unlabelled, output_path, transforms, confidence, **kwargs)
+    return distill('data_distillation', model, path, recipe, output_path, base_models=base_models, transforms=transforms,
+                   confidence=confidence, **kwargs)
 
-def model_distillation(base_models=PAPER_BASE_MODELS, # Several model names, trained Learners or run folders
-                       target_model:str|None=None, # The compact network to train (required)
-                       path=None, # Dataset root (required)
-                       path_unlabelled=None, # Unlabelled images elsewhere
+def model_distillation(model:str, # The target: the compact network to train
+                       path, # Dataset root
+                       recipe:Recipe|dict|None=None, # How to train (see `Recipe`)
                        output_path=None, # Run folder to write
+                       *,
+                       base_models=PAPER_BASE_MODELS, # Several teachers: model names, trained Learners or run folders
                        confidence:float=0.8, # Threshold on the averaged softmax
-                       **kwargs, # `distill` and `train_model` options
+                       **kwargs, # Options of `distill` and recipe options
                       ) -> DistillResult:
     "Model distillation: an ensemble of base models labels the unlabelled images"
-    if target_model is None or path is None: raise ValueError("model_distillation needs target_model= and path=")
-    return distill('model', base_models, target_model, path, path_unlabelled, output_path, None, confidence, **kwargs)
+    return distill('model_distillation', model, path, recipe, output_path, base_models=base_models, confidence=confidence, **kwargs)
 
-def model_data_distillation(base_models=PAPER_BASE_MODELS, # Several model names, trained Learners or run folders
-                            target_model:str|None=None, # The compact network to train (required)
-                            transforms=PAPER_TRANSFORMS, # Test-time views ensembled with the image
-                            path=None, # Dataset root (required)
-                            path_unlabelled=None, # Unlabelled images elsewhere
+def model_data_distillation(model:str, # The target: the compact network to train
+                            path, # Dataset root
+                            recipe:Recipe|dict|None=None, # How to train (see `Recipe`)
                             output_path=None, # Run folder to write
+                            *,
+                            base_models=PAPER_BASE_MODELS, # Several teachers: model names, trained Learners or run folders
+                            transforms=PAPER_TRANSFORMS, # Test-time views ensembled with the image
                             confidence:float=0.8, # Threshold on the averaged softmax
-                            **kwargs, # `distill` and `train_model` options
+                            **kwargs, # Options of `distill` and recipe options
                            ) -> DistillResult:
     "Model-data distillation: an ensemble of base models, each over test-time transforms"
-    if target_model is None or path is None: raise ValueError("model_data_distillation needs target_model= and path=")
-    return distill('model-data', base_models, target_model, path, path_unlabelled, output_path, transforms, confidence, **kwargs)
+    return distill('model_data_distillation', model, path, recipe, output_path, base_models=base_models, transforms=transforms,
+                   confidence=confidence, **kwargs)
 
 def plainDistillation(baseModel, targetModel, path, pathUnlabelled=None, outputPath=None, confidence=0.8, **kwargs):
     "The paper's name for `plain_distillation`"
-    return plain_distillation(baseModel, targetModel, path, pathUnlabelled, outputPath, confidence, **kwargs)
+    return plain_distillation(targetModel, path, output_path=outputPath, base_models=baseModel, path_unlabelled=pathUnlabelled, confidence=confidence, **kwargs)
 
 def dataDistillation(baseModel, targetModel, transforms=PAPER_TRANSFORMS, path=None, pathUnlabelled=None, outputPath=None, confidence=0.8, **kwargs):
     "The paper's name for `data_distillation`"
-    return data_distillation(baseModel, targetModel, transforms, path, pathUnlabelled, outputPath, confidence, **kwargs)
+    return data_distillation(targetModel, path, output_path=outputPath, base_models=baseModel, transforms=transforms,
+                             path_unlabelled=pathUnlabelled, confidence=confidence, **kwargs)
 
 def modelDistillation(baseModels=PAPER_BASE_MODELS, targetModel=None, path=None, pathUnlabelled=None, outputPath=None, confidence=0.8, **kwargs):
     "The paper's name for `model_distillation`"
-    return model_distillation(baseModels, targetModel, path, pathUnlabelled, outputPath, confidence, **kwargs)
+    return model_distillation(targetModel, path, output_path=outputPath, base_models=baseModels, path_unlabelled=pathUnlabelled,
+                              confidence=confidence, **kwargs)
 
 def modelDataDistillation(baseModels=PAPER_BASE_MODELS, targetModel=None, transforms=PAPER_TRANSFORMS, path=None, pathUnlabelled=None,
                           outputPath=None, confidence=0.8, **kwargs):
     "The paper's name for `model_data_distillation`"
-    return model_data_distillation(baseModels, targetModel, transforms, path, pathUnlabelled, outputPath, confidence, **kwargs)
+    return model_data_distillation(targetModel, path, output_path=outputPath, base_models=baseModels, transforms=transforms,
+                                   path_unlabelled=pathUnlabelled, confidence=confidence, **kwargs)

@@ -11,17 +11,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd, torch, torch.nn as nn
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-import timm, torchvision
+from .core import SemicompactError, quiet_imports
+with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
+    import timm, torchvision
+    from fastai.learner import Learner
+    from fastai.losses import CrossEntropyLossFlat
+    from fastai.metrics import accuracy, F1Score
+    from fastai.torch_core import params
 from fastcore.meta import delegates
-from fastai.learner import Learner
-from fastai.losses import CrossEntropyLossFlat
-from fastai.metrics import accuracy, F1Score
-from fastai.torch_core import params
+
 
 # %% auto #0
-__all__ = ['REGISTRY', 'FAMILIES', 'ModelSpec', 'resolve_model', 'list_models', 'WeightsUnavailableError', 'head_name',
-           'load_weights', 'create_model', 'body_head_splitter', 'create_learner', 'model_info', 'models_table']
+__all__ = ['REGISTRY', 'ModelSpec', 'resolve_model', 'list_models', 'WeightsUnavailableError', 'head_name', 'load_weights',
+           'create_model', 'body_head_splitter', 'create_learner', 'model_info', 'models_table']
 
 # %% ../nbs/01_models.ipynb #6d976090
 @dataclass(frozen=True)
@@ -52,7 +54,6 @@ _SPECS = [
     ModelSpec('resnet50_quantized', 'ResNet-50 quantized', 'quantized', 'torchvision.quantization', 'resnet50', (), 'fc', 26, None),
 ]
 REGISTRY = {s.name: s for s in _SPECS}
-FAMILIES = {s.name: s.family for s in _SPECS}
 
 # %% ../nbs/01_models.ipynb #100d53a6
 def _norm(s:str) -> str: return re.sub(r'[^a-z0-9]', '', str(s).lower())
@@ -62,14 +63,14 @@ _ALIASES = {_norm(a): s.name for s in _SPECS for a in (s.name, s.paper_name, *s.
 def resolve_model(name:str) -> ModelSpec:
     "The registry entry for `name` (registry key, paper spelling or any timm model name)"
     if isinstance(name, ModelSpec): return name
-    if not isinstance(name, str) or not name.strip(): raise ValueError(f"A model name must be a non-empty string, got {name!r}")
+    if not isinstance(name, str) or not name.strip(): raise SemicompactError(f"A model name must be a non-empty string, got {name!r}")
     if name in REGISTRY: return REGISTRY[name]
     if _norm(name) in _ALIASES: return REGISTRY[_ALIASES[_norm(name)]]
     if timm.is_model(name): return ModelSpec(name, name, 'timm', 'timm', name)
     cands = list(REGISTRY) + [s.paper_name for s in _SPECS] + timm.list_models()
     close = difflib.get_close_matches(name, cands, n=5, cutoff=0.5) or difflib.get_close_matches(name.lower(), cands, n=5, cutoff=0.5)
     hint = f"; close matches: {', '.join(close)}" if close else ''
-    raise ValueError(f"Unknown model {name!r}{hint}. Registry: {', '.join(REGISTRY)}; any timm model name also works")
+    raise SemicompactError(f"Unknown model {name!r}{hint}. Registry: {', '.join(REGISTRY)}; any timm model name also works")
 
 def list_models(filter:str|None=None, # Wildcard on the registry name, e.g. 'mix*' or '*quantized'
                 family:str|None=None, # Keep one family: 'standard', 'NAS', 'manual' or 'quantized'
@@ -78,7 +79,7 @@ def list_models(filter:str|None=None, # Wildcard on the registry name, e.g. 'mix
     names = [n for n in REGISTRY if filter is None or fnmatch.fnmatch(n, filter.lower())]
     if family is not None:
         fams = {s.family.lower(): s.family for s in _SPECS}
-        if family.lower() not in fams: raise ValueError(f"Unknown family {family!r}; valid: {', '.join(sorted(set(fams.values())))}")
+        if family.lower() not in fams: raise SemicompactError(f"Unknown family {family!r}; valid: {', '.join(sorted(set(fams.values())))}")
         names = [n for n in names if REGISTRY[n].family == fams[family.lower()]]
     return names
 
@@ -103,12 +104,12 @@ def head_name(model:nn.Module) -> str:
     if cfg and cfg.get('classifier'): return cfg['classifier']
     for n in ('fc', 'classifier', 'head'):
         if hasattr(model, n): return n
-    raise ValueError(f"Cannot find the classifier of {type(model).__name__}: expected a timm model or one with `fc`/`classifier`")
+    raise SemicompactError(f"Cannot find the classifier of {type(model).__name__}: expected a timm model or one with `fc`/`classifier`")
 
 def _new_head(old:nn.Module, n_out:int) -> nn.Module:
     if isinstance(old, nn.Linear): return nn.Linear(old.in_features, n_out)
     if isinstance(old, nn.Conv2d): return nn.Conv2d(old.in_channels, n_out, old.kernel_size, old.stride)
-    raise ValueError(f"Cannot replace a classifier of type {type(old).__name__}")
+    raise SemicompactError(f"Cannot replace a classifier of type {type(old).__name__}")
 
 def _no_weights(spec, err):
     return WeightsUnavailableError(
@@ -146,11 +147,11 @@ def _read_state_dict(path) -> dict:
         sd = load_file(str(path))
     else:
         try: sd = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as e: raise ValueError(f"Cannot read weights file {path} as a state dict ({type(e).__name__}: {e})") from e
+        except Exception as e: raise SemicompactError(f"Cannot read weights file {path} as a state dict ({type(e).__name__}: {e})") from e
     for k in ('model', 'state_dict', 'model_state_dict'):
         if isinstance(sd, dict) and k in sd and isinstance(sd[k], dict): sd = sd[k]
     if not isinstance(sd, dict) or not all(torch.is_tensor(v) for v in sd.values()):
-        raise ValueError(f"Weights file {path} does not hold a state dict of tensors")
+        raise SemicompactError(f"Weights file {path} does not hold a state dict of tensors")
     return {k.removeprefix('module.'): v for k, v in sd.items()}
 
 def load_weights(model:nn.Module, # The network (with its new classifier)
@@ -165,7 +166,7 @@ def load_weights(model:nn.Module, # The network (with its new classifier)
     if bad or missing or unexpected:
         detail = '; '.join(f'{n}: {", ".join(ks[:3])}{" ..." if len(ks) > 3 else ""}' for n, ks in
                            [('wrong shape', bad), ('missing', missing), ('unexpected', unexpected)] if ks)
-        raise ValueError(f"Weights file {path} does not fit {type(model).__name__} ({detail})")
+        raise SemicompactError(f"Weights file {path} does not fit {type(model).__name__} ({detail})")
     sd = {k: v for k, v in sd.items() if not (is_head(k) and own[k].shape != v.shape)}
     model.load_state_dict(sd, strict=False)
     return model
@@ -179,7 +180,7 @@ def create_model(name:str, # Registry name, paper spelling or timm model name
                 ) -> nn.Module:
     "Build the network `name` with a new classifier of `n_out` outputs"
     spec = resolve_model(name)
-    if not isinstance(n_out, int) or n_out < 1: raise ValueError(f"n_out must be a positive number of classes, got {n_out!r}")
+    if not isinstance(n_out, int) or n_out < 1: raise SemicompactError(f"n_out must be a positive number of classes, got {n_out!r}")
     model = _build(spec, n_out, pretrained and weights is None, **kwargs)
     if weights is not None: load_weights(model, weights)
     model.semicompact_name = spec.name

@@ -11,9 +11,10 @@ from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import numpy as np, pandas as pd, torch, torch.nn as nn
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
 from fastcore.meta import delegates
-from fastai.learner import Learner
+from .core import SemicompactError, quiet_imports
+with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
+    from fastai.learner import Learner
 from PIL import Image
 
 from .data import Layout, get_dls, image_files, check_images
@@ -22,8 +23,8 @@ from .train import train_model, evaluate, run_folder, save_run, check_run_path
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'BACKENDS', 'EXPORT_FORMATS', 'OnnxModel', 'CPUModel', 'calib_batches', 'quantize',
-           'export', 'Predictor', 'write_predictor_script', 'needs_int8', 'save_int8', 'train_quantized', 'latency',
-           'paired_latency', 'efficiency', 'cmd_efficiency', 'cmd_export']
+           'export', 'Predictor', 'write_predictor_script', 'needs_int8', 'save_int8', 'Int8', 'int8_steps',
+           'train_quantized', 'latency', 'paired_latency', 'efficiency', 'cmd_efficiency', 'cmd_export']
 
 # %% ../nbs/06_quantize.ipynb #70805856
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -63,12 +64,21 @@ class OnnxModel(nn.Module):
     def __getstate__(self): return {**self.__dict__, '_sess': None}
     def extra_repr(self): return f'{self.size_mb:.2f} MB, name={self.semicompact_name!r}'
 
+@contextmanager
+def _engine(name:str|None):
+    "Inside the block, PyTorch's quantized engine is `name` (None: unchanged); the previous engine is restored after"
+    old = torch.backends.quantized.engine
+    if name: torch.backends.quantized.engine = name
+    try: yield
+    finally: torch.backends.quantized.engine = old
+
 class CPUModel(nn.Module):
-    "Run a CPU-only module (e.g. a `torch.ao` int8 model) from inputs on any device"
-    def __init__(self, model:nn.Module):
-        super().__init__(); self.model = model
+    "Run a CPU-only module (e.g. a `torch.ao` int8 model, with the quantized `engine` it was converted for) from inputs on any device"
+    def __init__(self, model:nn.Module, engine:str|None=None):
+        super().__init__(); self.model, self.engine = model, engine
         self.anchor = nn.Parameter(torch.zeros(0), requires_grad=False)   # see `OnnxModel`
-    def forward(self, x): return self.model(x.cpu()).to(x.device)
+    def forward(self, x):
+        with _engine(self.engine): return self.model(x.cpu()).to(x.device)
 
 # %% ../nbs/06_quantize.ipynb #edfea289
 def _prep_image(img:Image.Image, size:int, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndarray:
@@ -91,28 +101,28 @@ def calib_batches(calib, # DataLoader, dataset root, image folder, list of files
                   seed:int=42, # Which `n` files are drawn from a larger set
                  ) -> list: # float tensors (B,3,H,W) on the CPU
     "Calibration images as a list of CPU batches"
-    if calib is None: raise ValueError("calib is None: pass a DataLoader, a dataset path, image files or tensors")
-    if n < 1: raise ValueError(f"n (calibration images) must be >= 1, got {n}")
+    if calib is None: raise SemicompactError("calib is None: pass a DataLoader, a dataset path, image files or tensors")
+    if n < 1: raise SemicompactError(f"n (calibration images) must be >= 1, got {n}")
     if torch.is_tensor(calib): calib = [calib]
     if isinstance(calib, (str, Path)) or (isinstance(calib, (list, tuple)) and calib and isinstance(calib[0], (str, Path))):
         files = _files_of(calib) if isinstance(calib, (str, Path)) else [Path(f) for f in calib]
         files, _ = check_images(files)
-        if not files: raise ValueError(f"calib {str(calib)[:100]!r} holds no readable images")
-        if size is None: raise ValueError("size is needed to calibrate on image files (or pass a Learner, whose dls know it)")
+        if not files: raise SemicompactError(f"calib {str(calib)[:100]!r} holds no readable images")
+        if size is None: raise SemicompactError("size is needed to calibrate on image files (or pass a Learner, whose dls know it)")
         files = [files[i] for i in sorted(np.random.default_rng(seed).permutation(len(files))[:n])]
         x = torch.from_numpy(np.stack([_prep_image(Image.open(f), size) for f in files]))
         return list(x.split(bs))
     out, got = [], 0
     for b in calib:
         x = b[0] if isinstance(b, (tuple, list)) else b
-        if not torch.is_tensor(x) or x.ndim != 4: raise ValueError(f"calib must yield image batches (B,3,H,W), got {type(x).__name__} {getattr(x, 'shape', '')}")
+        if not torch.is_tensor(x) or x.ndim != 4: raise SemicompactError(f"calib must yield image batches (B,3,H,W), got {type(x).__name__} {getattr(x, 'shape', '')}")
         x = x.detach().float().cpu()
         if hasattr(x, 'as_subclass'): x = x.as_subclass(torch.Tensor)
         for c in x.split(bs):
             c = c[:n - got]
             if len(c): out.append(c); got += len(c)
         if got >= n: break
-    if not out: raise ValueError("calib is empty: it gave no images to calibrate the int8 activation ranges on")
+    if not out: raise SemicompactError("calib is empty: it gave no images to calibrate the int8 activation ranges on")
     return out
 
 # %% ../nbs/06_quantize.ipynb #d5017129
@@ -121,7 +131,7 @@ BACKENDS = {'onnxruntime': 'onnxruntime', 'ort': 'onnxruntime', 'onnx': 'onnxrun
 
 def _backend(backend) -> str:
     b = BACKENDS.get(str(backend).lower())
-    if b is None: raise ValueError(f"Unknown quantization backend {backend!r}; valid: 'onnxruntime' (default; aliases 'ort', 'onnx') or 'eager' (torch.ao)")
+    if b is None: raise SemicompactError(f"Unknown quantization backend {backend!r}; valid: 'onnxruntime' (default; aliases 'ort', 'onnx') or 'eager' (torch.ao)")
     return b
 
 @contextmanager
@@ -144,7 +154,7 @@ def _to_onnx_bytes(model:nn.Module, sample:torch.Tensor, opset:int=17, dynamo:bo
                 if dyn: _fix_onnx_names(f)
                 return f.read_bytes()
             except Exception as e: errs.append(f"{'dynamo' if dyn else 'torchscript'} exporter: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
-    raise ValueError(f"Cannot export {type(model).__name__} to ONNX ({'; '.join(errs)})")
+    raise SemicompactError(f"Cannot export {type(model).__name__} to ONNX ({'; '.join(errs)})")
 
 def _fix_onnx_names(f:Path):
     import onnx
@@ -165,7 +175,7 @@ def _quantize_ort(model, batches, per_channel=True, activation='uint8', threads=
     from onnxruntime.quantization import quantize_static, QuantFormat, QuantType, CalibrationMethod
     from onnxruntime.quantization.shape_inference import quant_pre_process
     acts = {'uint8': QuantType.QUInt8, 'int8': QuantType.QInt8}
-    if activation not in acts: raise ValueError(f"activation must be 'uint8' or 'int8', got {activation!r}")
+    if activation not in acts: raise SemicompactError(f"activation must be 'uint8' or 'int8', got {activation!r}")
     onnx_bytes = _to_onnx_bytes(model, batches[0])
     with tempfile.TemporaryDirectory() as d, _quiet():
         f, fp, fq = Path(d)/'f.onnx', Path(d)/'fp.onnx', Path(d)/'q.onnx'
@@ -179,20 +189,19 @@ def _quantize_ort(model, batches, per_channel=True, activation='uint8', threads=
 
 def _quantize_eager(model, batches) -> nn.Module:
     if not hasattr(model, 'fuse_model') or not any(type(m).__name__ == 'QuantStub' for m in model.modules()):
-        raise ValueError(f"backend='eager' needs a quantizable network with fuse_model() and quant stubs "
+        raise SemicompactError(f"backend='eager' needs a quantizable network with fuse_model() and quant stubs "
                          f"(resnet18_quantized, resnet50_quantized); {getattr(model, 'semicompact_name', type(model).__name__)!r} "
                          f"has none: use backend='onnxruntime'")
     aq = torch.ao.quantization
     engine = next(e for e in ('x86', 'fbgemm', 'qnnpack') if e in torch.backends.quantized.supported_engines)
-    torch.backends.quantized.engine = engine
-    with _quiet():
+    with _quiet(), _engine(engine):
         model.fuse_model(is_qat=False)
         model.qconfig = aq.get_default_qconfig(engine)
         aq.prepare(model, inplace=True)
         with torch.inference_mode():
             for b in batches: model(b)
         aq.convert(model, inplace=True)
-    return CPUModel(model)
+    return CPUModel(model, engine)
 
 # %% ../nbs/06_quantize.ipynb #27a7ab42
 def _is_int8(model) -> bool:
@@ -212,11 +221,11 @@ def quantize(learn_or_model, # A trained `Learner`, or a float network
     "int8 post-training static quantization of a trained network, calibrated on `calib`"
     learn = learn_or_model if isinstance(learn_or_model, Learner) else None
     model = learn.model if learn is not None else learn_or_model
-    if not isinstance(model, nn.Module): raise ValueError(f"quantize needs a fastai Learner or a torch nn.Module, got {type(model).__name__}")
-    if _is_int8(model): raise ValueError("The model is already quantized (int8); quantize its float version")
+    if not isinstance(model, nn.Module): raise SemicompactError(f"quantize needs a fastai Learner or a torch nn.Module, got {type(model).__name__}")
+    if _is_int8(model): raise SemicompactError("The model is already quantized (int8); quantize its float version")
     backend = _backend(backend)
     if calib is None:
-        if learn is None: raise ValueError("calib is None: with a bare network pass calibration images (DataLoader, path, files or tensors)")
+        if learn is None: raise SemicompactError("calib is None: with a bare network pass calibration images (DataLoader, path, files or tensors)")
         calib = learn.dls.test_dl(learn.dls.train_ds.items, bs=32)
     size = size or (getattr(learn.dls, 'size', None) if learn is not None else None)
     batches = calib_batches(calib, size=size, n=n_calib, seed=seed)
@@ -254,10 +263,10 @@ def export(model, # A `Learner` or a network (float, or int8 from `quantize`)
           ) -> dict: # path, format, size_mb, n, top1_agreement, max_abs_diff
     "Export `model` for deployment, with a JSON sidecar and an agreement check against PyTorch"
     fmt = str(format).lower()
-    if fmt not in EXPORT_FORMATS: raise ValueError(f"Unknown export format {format!r}; valid: {', '.join(EXPORT_FORMATS)}")
+    if fmt not in EXPORT_FORMATS: raise SemicompactError(f"Unknown export format {format!r}; valid: {', '.join(EXPORT_FORMATS)}")
     learn = model if isinstance(model, Learner) else None
     net = learn.model if learn is not None else model
-    if not isinstance(net, nn.Module): raise ValueError(f"export needs a Learner or an nn.Module, got {type(net).__name__}")
+    if not isinstance(net, nn.Module): raise SemicompactError(f"export needs a Learner or an nn.Module, got {type(net).__name__}")
     if learn is not None:
         vocab = list(map(str, learn.dls.vocab)) if vocab is None else vocab
         size = size or getattr(learn.dls, 'size', None)
@@ -267,10 +276,10 @@ def export(model, # A `Learner` or a network (float, or int8 from `quantize`)
     net = _cpu_copy(net).eval()   # never moves the learner's own network off its device
     path = Path(path).expanduser(); path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == 'onnx':
-        if isinstance(net, CPUModel): raise ValueError("An eager (torch.ao) int8 model cannot be exported to ONNX: export the float model, or quantize with backend='onnxruntime'")
+        if isinstance(net, CPUModel): raise SemicompactError("An eager (torch.ao) int8 model cannot be exported to ONNX: export the float model, or quantize with backend='onnxruntime'")
         path.write_bytes(net.onnx_bytes if isinstance(net, OnnxModel) else _to_onnx_bytes(net, sample))
     else:
-        if isinstance(net, OnnxModel): raise ValueError("An ONNX Runtime int8 model cannot be exported to TorchScript: use format='onnx'")
+        if isinstance(net, OnnxModel): raise SemicompactError("An ONNX Runtime int8 model cannot be exported to TorchScript: use format='onnx'")
         with _quiet(), torch.no_grad(): torch.jit.trace(net.cpu(), sample).save(str(path))
     meta = dict(format=fmt, model_name=getattr(net, 'semicompact_name', None), vocab=None if vocab is None else list(map(str, vocab)),
                 size=int(size), mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD), input='input',
@@ -370,17 +379,43 @@ def save_int8(q, # An int8 `Learner` or network from `quantize`
         torch.save(net.state_dict(), f)
     return f
 
-@delegates(train_model, but=['model', 'path', 'output_path', 'overwrite', 'int8'])
+_TEST_KEYS = ('accuracy', 'precision', 'recall', 'f1', 'n')
+
+class Int8:
+    "A step after training (`train_model(..., steps=[Int8()])`): quantize the network, evaluate and save the int8 one as the run's"
+    def __init__(self, **opts): # Options of `quantize` (backend, n_calib, ...)
+        self.opts = opts
+    @property
+    def config(self) -> dict: return dict(int8=self.opts or True)
+    def __call__(self, learn:Learner, metrics:dict) -> dict:
+        t0 = time.perf_counter()
+        learn.int8 = quantize(learn, **self.opts)
+        name = next(iter(metrics.get('models') or {}), getattr(learn, 'model_name', 'model'))
+        float_m = {k: metrics[k] for k in _TEST_KEYS if k in metrics}
+        test = evaluate(learn.int8) if float_m else {}
+        learn.run_files = {**getattr(learn, 'run_files', {}), 'int8': lambda folder, fname: save_int8(learn.int8, folder, fname)}
+        return {**metrics, **test, 'quantization': self.opts.get('backend', 'onnxruntime'),
+                'quantize_seconds': time.perf_counter() - t0, 'models': {name: test, f'{name}_float': float_m}}
+    def __repr__(self): return f"Int8({', '.join(f'{k}={v!r}' for k, v in self.opts.items())})"
+
+def int8_steps(model, # A model name
+               int8:bool|dict|None=None, # True or `quantize` options: always; False: never; None: the quantized family only
+              ) -> list:
+    "The steps after training that make `model` int8: `[Int8(...)]` for the quantized family (or when asked), else `[]`"
+    if int8 is None: int8 = needs_int8(model)
+    return [Int8(**(int8 if isinstance(int8, dict) else {}))] if int8 else []
+
 def train_quantized(model:str, # A model name (usually 'resnet18_quantized' or 'resnet50_quantized')
                     path, # Dataset root
+                    recipe=None, # How to train (see `Recipe`)
                     output_path=None, # Run folder to write (None: nothing is written)
-                    overwrite:bool=False, # Replace an existing run folder
+                    *,
                     backend:str='onnxruntime', # See `quantize`
                     n_calib:int=256, # Most calibration images (from the training images)
-                    **kwargs, # Passed to `train_model`
+                    **kwargs, # Passed to `train_model` (recipe options, overwrite, show_progress, ...)
                    ) -> Learner: # the int8 learner; `.test_metrics`, `.history`, `.run_path`, `.float_learner`
     "Train `model` in float with the recipe, quantize it to int8 and evaluate the int8 network on the test set"
-    learn = train_model(model, path, output_path=output_path, overwrite=overwrite, int8=dict(backend=backend, n_calib=n_calib), **kwargs)
+    learn = train_model(model, path, recipe, output_path, steps=[Int8(backend=backend, n_calib=n_calib)], **kwargs)
     q = learn.int8
     q.float_learner, q.test_metrics, q.history, q.run_path = learn, learn.test_metrics, learn.history, learn.run_path
     return q
@@ -388,7 +423,7 @@ def train_quantized(model:str, # A model name (usually 'resnet18_quantized' or '
 # %% ../nbs/06_quantize.ipynb #8c070118
 def latency(fn, x, runs:int=20, warmup:int=5) -> dict:
     "Median, 25th and 75th percentile (ms) of `runs` timed calls `fn(x)` after `warmup` untimed ones"
-    if runs < 1: raise ValueError(f"runs must be >= 1, got {runs}")
+    if runs < 1: raise SemicompactError(f"runs must be >= 1, got {runs}")
     for _ in range(warmup): fn(x)
     ts = []
     for _ in range(runs):
@@ -398,7 +433,7 @@ def latency(fn, x, runs:int=20, warmup:int=5) -> dict:
 
 def paired_latency(fns:dict, x:dict, runs:int=20, warmup:int=5) -> dict:
     "`latency` of several callables timed in turn (run i of each back to back), so a busy machine slows them alike"
-    if runs < 1: raise ValueError(f"runs must be >= 1, got {runs}")
+    if runs < 1: raise SemicompactError(f"runs must be >= 1, got {runs}")
     for k, f in fns.items():
         for _ in range(warmup): f(x[k])
     ts = {k: [] for k in fns}
@@ -434,7 +469,7 @@ def efficiency(models=None, # Model names (default: the whole registry)
                show_progress:bool=False, # Print each model as it is measured
               ) -> pd.DataFrame:
     "The paper's efficiency table: parameters, FLOPs, size on disk, CPU latency per image; float and int8"
-    if int8 not in ('quantized', 'all', 'none'): raise ValueError(f"int8 must be 'quantized', 'all' or 'none', got {int8!r}")
+    if int8 not in ('quantized', 'all', 'none'): raise SemicompactError(f"int8 must be 'quantized', 'all' or 'none', got {int8!r}")
     names = [resolve_model(n).name for n in ([models] if isinstance(models, str) else (models or list_models()))]
     threads = threads or torch.get_num_threads()
     x = torch.randn(1, 3, size, size)

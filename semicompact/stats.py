@@ -21,6 +21,8 @@ import scipy.stats as ss
 from fastcore.basics import store_attr, patch
 from statsmodels.stats.multitest import multipletests
 
+from .core import SemicompactError
+
 # %% ../nbs/07_stats.ipynb #96debd4d
 def _numeric(s:pd.Series, what:str) -> pd.Series:
     "`s` as floats, or a `ValueError` naming `what` and the first offending value"
@@ -29,7 +31,7 @@ def _numeric(s:pd.Series, what:str) -> pd.Series:
         bad = s[conv.isna() & s.notna()]
         if pd.api.types.is_bool_dtype(s) or len(bad):
             v = bad.iloc[0] if len(bad) else s.iloc[0]
-            raise ValueError(f"{what} must be numeric; found non-numeric value {v!r}")
+            raise SemicompactError(f"{what} must be numeric; found non-numeric value {v!r}")
         s = conv
     return s.astype(float)
 
@@ -42,33 +44,33 @@ def block_table(data,             # long DataFrame (with `block`, `group`, `valu
     "Complete block × group table of floats; repeated rows of long data are averaged"
     if not isinstance(data, pd.DataFrame):
         try: data = pd.DataFrame(data)
-        except Exception as e: raise ValueError(f"data must be a DataFrame (long or wide) or convertible to one; got {type(data).__name__}") from e
+        except Exception as e: raise SemicompactError(f"data must be a DataFrame (long or wide) or convertible to one; got {type(data).__name__}") from e
     if block is None and group is None and value is None:
         wide = data.copy()
-        if wide.shape[1] == 0 or wide.shape[0] == 0: raise ValueError("data is empty: need at least 2 blocks (rows) and 2 groups (columns)")
+        if wide.shape[1] == 0 or wide.shape[0] == 0: raise SemicompactError("data is empty: need at least 2 blocks (rows) and 2 groups (columns)")
         for c in wide.columns: wide[c] = _numeric(wide[c], f"column {c!r} of wide data")
         nan = wide.isna()
         if nan.values.any():
             b, g = next((b, g) for b in wide.index for g in wide.columns if nan.loc[b, g])
-            raise ValueError(f"data has {int(nan.values.sum())} NaN value(s), e.g. block {b!r}, group {g!r}; "
+            raise SemicompactError(f"data has {int(nan.values.sum())} NaN value(s), e.g. block {b!r}, group {g!r}; "
                              "wide data must hold one number per block (row) and group (column)")
     else:
         if block is None or group is None:
-            raise ValueError(f"long data needs both `block` and `group` column names (got block={block!r}, group={group!r}); "
+            raise SemicompactError(f"long data needs both `block` and `group` column names (got block={block!r}, group={group!r}); "
                              f"columns are {list(data.columns)}")
         if value is None:
             if 'f1' in data.columns: value = 'f1'
             else:
                 num = [c for c in data.columns if c not in (block, group) and pd.api.types.is_numeric_dtype(data[c])]
-                if len(num) != 1: raise ValueError(f"give `value`: the column to compare; numeric columns are {num}")
+                if len(num) != 1: raise SemicompactError(f"give `value`: the column to compare; numeric columns are {num}")
                 value = num[0]
         for arg, col in (('block', block), ('group', group), ('value', value)):
-            if col not in data.columns: raise ValueError(f"{arg}={col!r} is not a column of data; columns are {list(data.columns)}")
-        if data[[block, group]].isna().values.any(): raise ValueError(f"columns {block!r} and {group!r} must not hold missing labels")
+            if col not in data.columns: raise SemicompactError(f"{arg}={col!r} is not a column of data; columns are {list(data.columns)}")
+        if data[[block, group]].isna().values.any(): raise SemicompactError(f"columns {block!r} and {group!r} must not hold missing labels")
         v = _numeric(data[value], f"value column {value!r}")
         if v.isna().any():
             i = v.index[v.isna()][0]
-            raise ValueError(f"value column {value!r} has {int(v.isna().sum())} NaN value(s), e.g. {block}={data.loc[i, block]!r}, "
+            raise SemicompactError(f"value column {value!r} has {int(v.isna().sum())} NaN value(s), e.g. {block}={data.loc[i, block]!r}, "
                              f"{group}={data.loc[i, group]!r}; drop or fill them first")
         df = pd.DataFrame({'b': data[block].values, 'g': data[group].values, 'v': v.values})
         wide = df.groupby(['b', 'g'], sort=False, observed=True)['v'].mean().unstack('g')
@@ -77,10 +79,10 @@ def block_table(data,             # long DataFrame (with `block`, `group`, `valu
         if wide.isna().values.any():
             miss = {b: list(wide.columns[wide.loc[b].isna()]) for b in wide.index if wide.loc[b].isna().any()}
             b0 = next(iter(miss))
-            raise ValueError(f"missing cells in the {block} × {group} table: {len(miss)} {block}(s) lack some {group}, "
+            raise SemicompactError(f"missing cells in the {block} × {group} table: {len(miss)} {block}(s) lack some {group}, "
                              f"e.g. {block}={b0!r} has no {group} {miss[b0]}; every block needs every group")
-    if wide.shape[1] < 2: raise ValueError(f"need at least 2 groups to compare; got {wide.shape[1]}: {list(wide.columns)}")
-    if wide.shape[0] < 2: raise ValueError(f"need at least 2 blocks (e.g. datasets); got {wide.shape[0]}: {list(wide.index)}")
+    if wide.shape[1] < 2: raise SemicompactError(f"need at least 2 groups to compare; got {wide.shape[1]}: {list(wide.columns)}")
+    if wide.shape[0] < 2: raise SemicompactError(f"need at least 2 blocks (e.g. datasets); got {wide.shape[0]}: {list(wide.index)}")
     return wide
 
 # %% ../nbs/07_stats.ipynb #da2a6909
@@ -114,17 +116,17 @@ def critical_difference(k:int,               # number of groups
     "Demšar's critical difference of average ranks"
     if test == 'nemenyi': q = ss.studentized_range.ppf(1-alpha, k, df)/np.sqrt(2)
     elif test == 'bonferroni-dunn': q = ss.norm.isf(alpha/(2*(k-1)))
-    else: raise ValueError(f"test={test!r} is not valid; use 'nemenyi' or 'bonferroni-dunn'")
+    else: raise SemicompactError(f"test={test!r} is not valid; use 'nemenyi' or 'bonferroni-dunn'")
     return q*np.sqrt(k*(k+1)/(6*n_blocks))
 
 # %% ../nbs/07_stats.ipynb #280e26c1
 ADJUST_METHODS = ('holm', 'bonferroni', 'sidak', 'holm-sidak', 'simes-hochberg', 'hommel', 'fdr_bh', 'fdr_by', 'fdr_tsbh', 'fdr_tsbky')
 
 def _check_method(method):
-    if method not in ADJUST_METHODS: raise ValueError(f"method={method!r} is not a p-value adjustment; valid: {list(ADJUST_METHODS)}")
+    if method not in ADJUST_METHODS: raise SemicompactError(f"method={method!r} is not a p-value adjustment; valid: {list(ADJUST_METHODS)}")
 
 def _check_control(control, groups):
-    if control not in list(groups): raise ValueError(f"control={control!r} is not one of the groups {list(groups)}")
+    if control not in list(groups): raise SemicompactError(f"control={control!r} is not one of the groups {list(groups)}")
 
 def _adjust(p, method, alpha):
     return multipletests(np.asarray(p, dtype=float), alpha=alpha, method=method)[1] if len(p) else np.array([])
@@ -278,9 +280,9 @@ class CompareResult:
 def _as_ranks(ranks, higher_is_better):
     r = pd.Series(ranks, dtype=float) if not isinstance(ranks, pd.Series) else ranks.astype(float)
     k = len(r)
-    if k < 2: raise ValueError(f"need the ranks of at least 2 groups; got {k}")
+    if k < 2: raise SemicompactError(f"need the ranks of at least 2 groups; got {k}")
     if r.isna().any() or (r < 1-1e-9).any() or (r > k+1e-9).any():
-        raise ValueError(f"average ranks of {k} groups must lie between 1 and {k}; got {r.to_dict()}")
+        raise SemicompactError(f"average ranks of {k} groups must lie between 1 and {k}; got {r.to_dict()}")
     if abs(r.sum() - k*(k+1)/2) > 0.01*k:
         warnings.warn(f"average ranks sum to {r.sum():g}, not k(k+1)/2 = {k*(k+1)/2:g}: are they rounded or incomplete?")
     if not higher_is_better: r = k + 1 - r
@@ -294,8 +296,8 @@ def compare_ranks(ranks,                     # dict or Series: group -> average 
                   higher_is_better:bool=True, # are higher ranks better? False for the usual published "1 = best"
                  ) -> CompareResult:
     "Friedman / Iman-Davenport and post-hoc against a control from published average ranks"
-    if not (0 < alpha < 1): raise ValueError(f"alpha must be between 0 and 1; got {alpha!r}")
-    if int(n_blocks) != n_blocks or n_blocks < 2: raise ValueError(f"n_blocks must be an integer >= 2; got {n_blocks!r}")
+    if not (0 < alpha < 1): raise SemicompactError(f"alpha must be between 0 and 1; got {alpha!r}")
+    if int(n_blocks) != n_blocks or n_blocks < 2: raise SemicompactError(f"n_blocks must be an integer >= 2; got {n_blocks!r}")
     _check_method(method)
     r = _as_ranks(ranks, higher_is_better)
     if control is None: control = r.index[0]
@@ -367,9 +369,9 @@ def compare(data,                    # long DataFrame (`block`, `group`, `value`
             method:str=None,         # post-hoc p adjustment; default 'holm' after Friedman, 'bonferroni' (Bonferroni-Dunn) after ANOVA
            ) -> CompareResult:
     "Compare groups over blocks: assumptions, ANOVA or Friedman (Iman-Davenport), post-hoc vs a control, Cohen's d"
-    if test not in ('auto', 'friedman', 'anova'): raise ValueError(f"test={test!r} is not valid; use 'auto', 'friedman' or 'anova'")
-    if anova not in ('rm', 'oneway'): raise ValueError(f"anova={anova!r} is not valid; use 'rm' (repeated measures) or 'oneway'")
-    if not (isinstance(alpha, (int, float)) and 0 < alpha < 1): raise ValueError(f"alpha must be between 0 and 1; got {alpha!r}")
+    if test not in ('auto', 'friedman', 'anova'): raise SemicompactError(f"test={test!r} is not valid; use 'auto', 'friedman' or 'anova'")
+    if anova not in ('rm', 'oneway'): raise SemicompactError(f"anova={anova!r} is not valid; use 'rm' (repeated measures) or 'oneway'")
+    if not (isinstance(alpha, (int, float)) and 0 < alpha < 1): raise SemicompactError(f"alpha must be between 0 and 1; got {alpha!r}")
     if method is not None: _check_method(method)
     wide = block_table(data, block, group, value)
     if control is not None: _check_control(control, wide.columns)
@@ -406,7 +408,7 @@ def pairwise(self:CompareResult,
     method = method or self.method
     g = list(self.ranks.index); k = len(g); n = self.n_blocks
     if method == 'nemenyi':
-        if self.test != 'friedman': raise ValueError("method='nemenyi' needs a Friedman result; use a `multipletests` method after ANOVA")
+        if self.test != 'friedman': raise SemicompactError("method='nemenyi' needs a Friedman result; use a `multipletests` method after ANOVA")
         if self.data is not None:
             import scikit_posthocs as sp
             return sp.posthoc_nemenyi_friedman(self.data).loc[g, g]
@@ -436,8 +438,8 @@ def compare_csv(path,              # CSV file of results, one row per run (e.g. 
     df = pd.read_csv(path)
     if query:
         try: df = df.query(query)
-        except Exception as e: raise ValueError(f"query {query!r} failed on columns {list(df.columns)}: {e}") from e
-        if df.empty: raise ValueError(f"query {query!r} selects no rows")
+        except Exception as e: raise SemicompactError(f"query {query!r} failed on columns {list(df.columns)}: {e}") from e
+        if df.empty: raise SemicompactError(f"query {query!r} selects no rows")
     return compare(df, block=block, group=group, value=value, **kwargs)
 
 # %% ../nbs/07_stats.ipynb #1504e967
@@ -467,9 +469,9 @@ def example_results(datasets=_EX_DATASETS,       # names of the datasets (blocks
 
 # %% ../nbs/07_stats.ipynb #bcc65ce7
 def _check_cols(results, *cols):
-    if not isinstance(results, pd.DataFrame): raise ValueError(f"results must be a DataFrame; got {type(results).__name__}")
+    if not isinstance(results, pd.DataFrame): raise SemicompactError(f"results must be a DataFrame; got {type(results).__name__}")
     miss = [c for c in cols if c not in results.columns]
-    if miss: raise ValueError(f"results lack column(s) {miss}; columns are {list(results.columns)}")
+    if miss: raise SemicompactError(f"results lack column(s) {miss}; columns are {list(results.columns)}")
 
 def _fmt(m, s, decimals):
     return f"{m:.{decimals}f}" if pd.isna(s) else f"{m:.{decimals}f} ({s:.{decimals}f})"
@@ -486,8 +488,8 @@ def _pick_method(results, method, col='method'):
         if len(ms) == 1: return ms[0]
         base = [m for m in ms if str(m).lower() == 'base']
         if base: return base[0]
-        raise ValueError(f"results hold several methods {ms}: pass method=")
-    if method not in ms: raise ValueError(f"method={method!r} is not in results; methods are {ms}")
+        raise SemicompactError(f"results hold several methods {ms}: pass method=")
+    if method not in ms: raise SemicompactError(f"method={method!r} is not in results; methods are {ms}")
     return method
 
 # %% ../nbs/07_stats.ipynb #ff431403
@@ -549,7 +551,7 @@ def add_family(results:pd.DataFrame, # tidy results with a `model` column
     fam = {_norm(k): v for k, v in (FAMILIES if families is None else families).items()}
     f = results['model'].map(lambda m: fam.get(_norm(m)))
     if f.isna().any():
-        raise ValueError(f"no family for model(s) {list(pd.unique(results['model'][f.isna()]))}; "
+        raise SemicompactError(f"no family for model(s) {list(pd.unique(results['model'][f.isna()]))}; "
                          f"known: {list((FAMILIES if families is None else families))}; pass families= or add a `family` column")
     return results.assign(family=f.values)
 
@@ -595,7 +597,7 @@ def table_gains(results:pd.DataFrame, # tidy results: dataset, model, method, va
                ) -> pd.DataFrame:     # rows = `by` + 'mean', columns = the other methods, mean gains
     "Tables 11/12: mean gain of each method over `base`, per model or per dataset"
     _check_cols(results, 'dataset', 'model', 'method', value)
-    if by not in ('model', 'dataset'): raise ValueError(f"by={by!r} is not valid; use 'model' or 'dataset'")
+    if by not in ('model', 'dataset'): raise SemicompactError(f"by={by!r} is not valid; use 'model' or 'dataset'")
     base = _pick_method(results, base)
     m = results.groupby(['dataset', 'model', 'method'], sort=False, observed=True)[value].mean().unstack('method')
     m = m.reindex(columns=pd.unique(results['method']))

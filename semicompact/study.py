@@ -6,8 +6,9 @@ Docs: https://semicompact.github.io/semicompact/study.html.md"""
 
 # %% ../nbs/08_study.ipynb #d6354d28
 from __future__ import annotations
-import importlib, json, os, re, shutil, time, traceback, warnings
+import json, os, re, shutil, time, traceback, warnings
 from dataclasses import dataclass
+from typing import Callable
 from datetime import datetime, timezone
 from itertools import product
 from pathlib import Path
@@ -15,31 +16,34 @@ from pathlib import Path
 import pandas as pd
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
+from .core import SemicompactError, Recipe, as_recipe
+from .train import train_model
+from .distill import (PAPER_BASE_MODEL, PAPER_BASE_MODELS, plain_distillation, data_distillation, model_distillation,
+                                 model_data_distillation)
+from .consistency import fixmatch, mixmatch
+from .quantize import int8_steps
+
 # %% auto #0
-__all__ = ['METHODS', 'KEY', 'Method', 'resolve_method', 'method_function', 'available_methods', 'Cell', 'parse_shard',
-           'study_cells', 'read_results', 'run_cell', 'run_study', 'merge_results', 'load_study_file', 'report',
-           'stats_ready']
+__all__ = ['METHODS', 'KEY', 'Method', 'resolve_method', 'method_function', 'Cell', 'parse_shard', 'study_cells', 'read_results',
+           'run_cell', 'run_study', 'merge_results', 'load_study_file', 'report', 'stats_ready']
 
 # %% ../nbs/08_study.ipynb #7052d79b
 @dataclass(frozen=True)
 class Method:
-    "A method of the study: where its function lives and which base models it needs"
-    name: str           # name in the results table
-    module: str         # module of its function
-    function: str       # function name
+    "A method of the study: the function that runs it and the base models it needs by default"
+    name: str           # name in the results table, `config.json` and `metrics.json`
+    fn: Callable        # `fn(model, path, recipe, output_path, **options)`, the shape every method shares
     bases: tuple = ()   # default base (teacher) models, for self-training methods
     aliases: tuple = ()
 
-_PAPER_BASES = ('resnet50', 'resnet101', 'efficientnet_b3')
 METHODS = {m.name: m for m in [
-    Method('base', 'semicompact.train', 'train_model', (), ('Base', 'supervised')),
-    Method('plain_distillation', 'semicompact.distill', 'plain_distillation', ('resnet50',), ('plain', 'Plain distillation')),
-    Method('data_distillation', 'semicompact.distill', 'data_distillation', ('resnet50',), ('data', 'Data distillation')),
-    Method('model_distillation', 'semicompact.distill', 'model_distillation', _PAPER_BASES, ('model', 'Model distillation')),
-    Method('model_data_distillation', 'semicompact.distill', 'model_data_distillation', _PAPER_BASES,
-           ('model_data', 'model-data', 'Model-data distillation')),
-    Method('fixmatch', 'semicompact.consistency', 'fixmatch', (), ('FixMatch',)),
-    Method('mixmatch', 'semicompact.consistency', 'mixmatch', (), ('MixMatch',)),
+    Method('base', train_model, (), ('Base', 'supervised')),
+    Method('plain_distillation', plain_distillation, (PAPER_BASE_MODEL,), ('plain', 'Plain distillation')),
+    Method('data_distillation', data_distillation, (PAPER_BASE_MODEL,), ('data', 'Data distillation')),
+    Method('model_distillation', model_distillation, PAPER_BASE_MODELS, ('model', 'Model distillation')),
+    Method('model_data_distillation', model_data_distillation, PAPER_BASE_MODELS, ('model_data', 'model-data', 'Model-data distillation')),
+    Method('fixmatch', fixmatch, (), ('FixMatch',)),
+    Method('mixmatch', mixmatch, (), ('MixMatch',)),
 ]}
 
 def _key(s): return re.sub(r'[^a-z0-9]', '', str(s).lower())
@@ -48,23 +52,12 @@ _METHOD_ALIASES = {_key(a): m.name for m in METHODS.values() for a in (m.name, *
 def resolve_method(name:str) -> Method:
     "The `Method` called `name` (its name or an alias such as 'plain' or 'Model-data distillation')"
     k = _METHOD_ALIASES.get(_key(name))
-    if k is None: raise ValueError(f"Unknown method {name!r}; valid: {', '.join(METHODS)}")
+    if k is None: raise SemicompactError(f"Unknown method {name!r}; valid: {', '.join(METHODS)}")
     return METHODS[k]
 
-def method_function(name:str):
-    "The function that runs method `name` (raises if its module is not available)"
-    m = resolve_method(name)
-    try: return getattr(importlib.import_module(m.module), m.function)
-    except (ImportError, AttributeError) as e:
-        raise ValueError(f"Method {m.name!r} is not available in this installation ({m.module}.{m.function}: {e})") from e
-
-def available_methods() -> list[str]:
-    "Methods whose implementation can be imported"
-    out = []
-    for n in METHODS:
-        try: method_function(n); out.append(n)
-        except ValueError: pass
-    return out
+def method_function(name:str) -> Callable:
+    "The function that runs method `name`"
+    return resolve_method(name).fn
 
 # %% ../nbs/08_study.ipynb #e55e4239
 @dataclass(frozen=True)
@@ -84,7 +77,7 @@ def _datasets(datasets) -> dict:
     "Dataset name -> root: a dict is kept, a list of folders is named by the folders' names"
     if isinstance(datasets, (str, Path)): datasets = [datasets]
     d = {str(k): Path(v).expanduser() for k, v in datasets.items()} if isinstance(datasets, dict) else {Path(p).name: Path(p).expanduser() for p in datasets}
-    if not d: raise ValueError("datasets is empty: give at least one dataset folder")
+    if not d: raise SemicompactError("datasets is empty: give at least one dataset folder")
     for name, p in d.items():
         if not (p/'train').is_dir(): raise FileNotFoundError(f"Dataset {name!r}: {p} has no train/ folder (see `split_dataset` for the layout)")
     return d
@@ -93,7 +86,7 @@ def parse_shard(shard) -> tuple[int, int]:
     "'i/n' (1 <= i <= n) -> (i, n)"
     if shard is None: return 1, 1
     m = re.fullmatch(r'\s*(\d+)\s*/\s*(\d+)\s*', str(shard))
-    if not m or not 1 <= int(m[1]) <= int(m[2]): raise ValueError(f"shard must look like 'i/n' with 1 <= i <= n, got {shard!r}")
+    if not m or not 1 <= int(m[1]) <= int(m[2]): raise SemicompactError(f"shard must look like 'i/n' with 1 <= i <= n, got {shard!r}")
     return int(m[1]), int(m[2])
 
 def study_cells(datasets:dict, models, methods, seeds, shard=None) -> list[Cell]:
@@ -140,43 +133,33 @@ def _clean_stale(folder:Path):
         for p in folder.parent.glob(f'.{folder.name}.tmp-*'): shutil.rmtree(p, ignore_errors=True)
 
 # %% ../nbs/08_study.ipynb #be5288f4
-def _cell_kwargs(fn, kw:dict) -> dict:
-    "Keep the keyword arguments `fn` accepts (all of them if it takes **kwargs)"
-    import inspect
-    sig = inspect.signature(fn)
-    if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()): return kw
-    return {k: v for k, v in kw.items() if k in sig.parameters}
-
-def _run_base(model, dataset, path, seed, out, recipe, show_progress):
+def _run_base(model, dataset, path, seed, out, recipe:Recipe, show_progress, cbs=None):
     "Train (once) the `base` cell of `model` and return its run folder"
     cell = Cell(dataset, model, 'base', seed)
     folder = cell.folder(out)
     if not (folder/'metrics.json').exists():
         _clean_stale(folder)
-        from semicompact.train import train_model
-        train_model(model, path, output_path=folder, seed=seed, show_progress=show_progress, **_cell_kwargs(train_model, recipe))
+        train_model(model, path, recipe.replace(seed=seed), folder, steps=int8_steps(model), show_progress=show_progress, cbs=cbs)
     return folder
 
 def run_cell(cell:Cell, # The cell
              path:Path, # Its dataset's root
              out:Path, # Study folder
-             recipe:dict, # Training options passed to the method (epochs, size, bs, pretrained, ...)
+             recipe:Recipe|dict|None=None, # How every method trains (the cell's seed replaces its seed)
              bases:dict|None=None, # Method name -> base model names (default: the paper's)
              show_progress:bool=False, # fastai's progress bars inside the cell
              method_kw:dict|None=None, # Method name -> options for that method only, e.g. {'fixmatch': {'mu': 3}}
+             cbs:list|None=None, # Extra fastai callbacks for the training of the cell's network
             ) -> Path:
     "Run one cell of a study (training its base models first if needed) and return its run folder"
-    method, folder = resolve_method(cell.method), cell.folder(out)
-    if method.name == 'base': return _run_base(cell.model, cell.dataset, path, cell.seed, out, recipe, show_progress)
-    fn = method_function(method.name)
-    kw = dict(recipe, **(method_kw or {}).get(method.name, {}), output_path=folder, seed=cell.seed, show_progress=show_progress)
+    method, folder, r = resolve_method(cell.method), cell.folder(out), as_recipe(recipe)
+    if method.name == 'base': return _run_base(cell.model, cell.dataset, path, cell.seed, out, r, show_progress, cbs)
+    kw = dict((method_kw or {}).get(method.name, {}))
+    if method.bases:
+        names = tuple((bases or {}).get(method.name, method.bases))
+        kw['base_models'] = [_run_base(b, cell.dataset, path, cell.seed, out, r, show_progress) for b in names]
     _clean_stale(folder)
-    names = tuple((bases or {}).get(method.name, method.bases))
-    if names:
-        runs = [_run_base(b, cell.dataset, path, cell.seed, out, recipe, show_progress) for b in names]
-        if method.name in ('plain_distillation', 'data_distillation'): kw.update(base_model=runs[0])
-        else: kw.update(base_models=runs)
-    fn(target_model=cell.model, path=path, **_cell_kwargs(fn, kw))
+    method.fn(cell.model, path, r.replace(seed=cell.seed), folder, steps=int8_steps(cell.model), show_progress=show_progress, cbs=cbs, **kw)
     return folder
 
 # %% ../nbs/08_study.ipynb #12f048b9
@@ -191,7 +174,9 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
               show_progress:bool=False, # fastai's progress bars inside each cell (the grid always shows one)
               verbose:bool=True, # One line per finished cell
               method_kw:dict|None=None, # Method name -> options for that method only, e.g. {'fixmatch': {'mu': 3}}
-              **recipe, # Training options for every method: epochs, size, bs, pretrained, lr, dls_kwargs, ...
+              recipe:Recipe|dict|None=None, # How every method trains (see `Recipe`); each cell uses its own seed
+              cbs:list|None=None, # Extra fastai callbacks for the training of each cell's network
+              **overrides, # Recipe options that change `recipe`, e.g. `epochs=20`
              ) -> pd.DataFrame: # The results table
     "Run (or resume) a grid of datasets × models × methods × seeds, one run folder per cell"
     from semicompact.train import setup_distributed, is_main_process, _barrier
@@ -200,17 +185,16 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     verbose = verbose and main
     out = Path(out).expanduser(); out.mkdir(parents=True, exist_ok=True)
     ds = _datasets(datasets)
-    if not models: raise ValueError("models is empty: give at least one model name")
-    if not methods: raise ValueError("methods is empty: valid methods are " + ', '.join(METHODS))
+    if not models: raise SemicompactError("models is empty: give at least one model name")
+    if not methods: raise SemicompactError("methods is empty: valid methods are " + ', '.join(METHODS))
     for m in methods: resolve_method(m)
-    unavailable = [resolve_method(m).name for m in methods if resolve_method(m).name not in available_methods()]
-    if unavailable: raise ValueError(f"Method(s) not available in this installation: {', '.join(unavailable)}; available: {', '.join(available_methods())}")
+    recipe = as_recipe(recipe, **overrides)
     cells = study_cells(ds, models, methods, seeds, shard)
     i, n = parse_shard(shard)
     res_path = out/('results.csv' if n == 1 else f'results.shard-{i}-of-{n}.csv')
     method_kw = {resolve_method(k).name: v for k, v in (method_kw or {}).items()}
     if main: (out/'study.json').write_text(json.dumps(dict(datasets={k: str(v) for k, v in ds.items()}, models=list(models), methods=list(methods),
-                                                  seeds=list(seeds), recipe=recipe, bases=bases, method_kw=method_kw), indent=2, default=str))
+                                                  seeds=list(seeds), recipe=recipe.as_dict(), bases=bases, method_kw=method_kw), indent=2, default=str))
     rows = {tuple(r[k] for k in KEY): r for r in read_results(res_path).to_dict('records')}
     rows = {(d, m, me, int(s)): r for (d, m, me, s), r in rows.items()}
     todo = []
@@ -226,7 +210,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
         if (folder/'metrics.json').exists(): row = _row(c, folder)          # finished before a kill: no retraining
         else:
             try:
-                run_cell(c, ds[c.dataset], out, recipe, bases, show_progress, method_kw)
+                run_cell(c, ds[c.dataset], out, recipe, bases, show_progress, method_kw, cbs)
                 row = _row(c, folder, seconds=time.perf_counter() - t0)
             except Exception as e:
                 row = _row(c, folder, 'failed', f'{type(e).__name__}: {e}', time.perf_counter() - t0)
@@ -265,11 +249,11 @@ def load_study_file(path) -> dict:
     else:
         import yaml
         spec = yaml.safe_load(text)
-    if not isinstance(spec, dict): raise ValueError(f"Study file {path} must hold a mapping with datasets, models, methods")
+    if not isinstance(spec, dict): raise SemicompactError(f"Study file {path} must hold a mapping with datasets, models, methods")
     missing = [k for k in ('datasets', 'models', 'methods') if k not in spec]
-    if missing: raise ValueError(f"Study file {path} lacks {', '.join(missing)}")
+    if missing: raise SemicompactError(f"Study file {path} lacks {', '.join(missing)}")
     unknown = sorted(set(spec) - {'datasets', 'models', 'methods', 'seeds', 'out', 'recipe', 'bases', 'method_kw'})
-    if unknown: raise ValueError(f"Study file {path} has unknown key(s) {', '.join(unknown)}; valid: datasets, models, methods, seeds, out, recipe, bases, method_kw")
+    if unknown: raise SemicompactError(f"Study file {path} has unknown key(s) {', '.join(unknown)}; valid: datasets, models, methods, seeds, out, recipe, bases, method_kw")
     base = path.parent
     ds = spec['datasets']
     spec['datasets'] = {k: str(base/v) for k, v in ds.items()} if isinstance(ds, dict) else [str(base/v) for v in ds]
@@ -302,7 +286,6 @@ def report(results, # A results table (DataFrame) or the path of a results CSV
            base:str='base', # The method gains are measured from
           ) -> Path: # `out/index.md`
     "Write the paper's tables and plots for `results`, and an `index.md` that summarises them"
-    import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from semicompact import stats
     df = stats_ready(results, value)
@@ -369,7 +352,7 @@ def stats_ready(results, value:str='f1') -> pd.DataFrame:
     df = read_results(results) if isinstance(results, (str, Path)) else pd.DataFrame(results)
     if isinstance(results, (str, Path)) and not Path(results).exists(): raise FileNotFoundError(f"Results file {results} does not exist")
     missing = [c for c in ('dataset', 'model', 'method', value) if c not in df.columns]
-    if missing: raise ValueError(f"Results lack column(s) {', '.join(missing)}; columns are {', '.join(map(str, df.columns))}")
+    if missing: raise SemicompactError(f"Results lack column(s) {', '.join(missing)}; columns are {', '.join(map(str, df.columns))}")
     if 'status' in df: df = df[df.status.eq('ok')]
-    if df.empty: raise ValueError("Results have no successful runs to report")
+    if df.empty: raise SemicompactError("Results have no successful runs to report")
     return df.reset_index(drop=True)

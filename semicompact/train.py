@@ -6,20 +6,20 @@ Docs: https://semicompact.github.io/semicompact/train.html.md"""
 
 # %% ../nbs/02_train.ipynb #83aefb07
 from __future__ import annotations
-import io, json, os, platform, shutil, sys, tempfile, time, warnings
+import dataclasses, io, json, os, platform, shutil, sys, tempfile, time
 from contextlib import contextmanager, nullcontext, ExitStack, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np, pandas as pd, torch
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-from fastai.callback.core import Callback, CancelFitException
-from fastai.callback.schedule import minimum, steep, valley, slide
-from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback, TrackerCallback
-from fastai.learner import Learner, Recorder
-from fastai.torch_core import set_seed, num_distrib, rank_distrib
-from fastai.distributed import DistributedDL
-from fastcore.basics import patch
+from .core import SemicompactError, Recipe, LR_METHOD_NAMES, as_recipe, split_options, quiet_imports
+with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
+    from fastai.callback.core import Callback, CancelFitException
+    from fastai.callback.schedule import minimum, steep, valley, slide
+    from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback, TrackerCallback
+    from fastai.learner import Learner, Recorder
+    from fastai.torch_core import set_seed, num_distrib, rank_distrib
+    from fastai.distributed import DistributedDL
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 from .data import get_dls, test_dl, _tmp_dir, _commit_dir
@@ -27,18 +27,18 @@ from .models import create_learner, create_model, resolve_model
 
 # %% auto #0
 __all__ = ['LR_METHODS', 'find_lr', 'HistoryCallback', 'EarlyStopping', 'is_distributed', 'is_main_process', 'setup_distributed',
-           'fit_recipe', 'evaluate', 'versions', 'check_run_path', 'run_folder', 'save_weights', 'save_run', 'Run',
-           'load_run', 'train_model']
+           'fit_recipe', 'evaluate', 'versions', 'check_run_path', 'run_folder', 'run_config', 'save_weights',
+           'save_run', 'Run', 'load_run', 'train_model']
 
 # %% ../nbs/02_train.ipynb #9592e23c
-LR_METHODS = {'minimum': minimum, 'valley': valley, 'steep': steep, 'slide': slide}
+LR_METHODS = dict(zip(LR_METHOD_NAMES, (minimum, valley, steep, slide)))
 
 def find_lr(learn:Learner, # The learner (its current freeze state is kept)
             method:str='minimum', # 'minimum' (the paper), 'valley', 'steep' or 'slide'
             num_it:int=100, # Iterations of the learning-rate finder
            ) -> float:
     "Learning rate suggested by fastai's learning-rate finder"
-    if method not in LR_METHODS: raise ValueError(f"lr_method must be one of {', '.join(LR_METHODS)} or a number, got {method!r}")
+    if method not in LR_METHODS: raise SemicompactError(f"lr_method must be one of {', '.join(LR_METHODS)} or a number, got {method!r}")
     res = learn.lr_find(suggest_funcs=(LR_METHODS[method],), show_plot=False, num_it=num_it)
     lr = float(res[0])
     if not np.isfinite(lr) or lr <= 0: raise RuntimeError(f"The learning-rate finder gave no usable rate ({lr}); pass lr= explicitly")
@@ -123,16 +123,23 @@ def _scratch(shared:bool=False):
 def _use_distributed(flag:bool|None) -> bool:
     if flag is None: flag = is_distributed()
     elif flag and not is_distributed():
-        raise ValueError("distributed=True needs several processes: start the command with `accelerate launch --num_processes N ...` "
+        raise SemicompactError("distributed=True needs several processes: start the command with `accelerate launch --num_processes N ...` "
                          "or `torchrun --nproc_per_node N ...`")
     return setup_distributed() if flag else False
 
-@patch
-def _broadcast(self:DistributedDL, t, rank):
+def _broadcast_order(self, t, rank):
     "Broadcast the batch order from `rank`: on the GPU for nccl (as fastai does), on the CPU for gloo"
     t = torch.tensor(t, dtype=torch.long, device='cuda' if torch.distributed.get_backend() == 'nccl' else 'cpu')
     torch.distributed.broadcast(t, rank)
     return t.cpu().tolist()
+
+@contextmanager
+def _gloo_broadcast():
+    "Inside the block, fastai's `DistributedDL` broadcasts its batch order in a way gloo (CPU processes) supports too"
+    old = DistributedDL._broadcast
+    DistributedDL._broadcast = _broadcast_order
+    try: yield
+    finally: DistributedDL._broadcast = old
 
 # %% ../nbs/02_train.ipynb #a7ef4d46
 def _quiet(learn, show_progress):
@@ -142,32 +149,24 @@ def _quiet(learn, show_progress):
     return stack
 
 def fit_recipe(learn:Learner, # A learner from `create_learner`
-               epochs:int=50, # Epochs of the all-layers stage (an upper bound: early stopping ends it sooner)
-               freeze_epochs:int=2, # Epochs training the head alone (pretrained models only)
-               patience:int=8, # Early stopping: epochs without a better validation metric
-               min_epochs:int=0, # Early stopping never stops the all-layers stage before this many epochs (0: the paper)
-               lr:float|None=None, # Learning rate for both stages; None: ask the finder at each stage
-               lr_method:str='minimum', # How the finder's curve becomes a rate (see `find_lr`)
-               pretrained:bool|None=None, # Two stages (True) or one (False); default: how the learner was built
-               monitor:str='accuracy', # Validation metric for early stopping and for keeping the best weights
-               num_it:int=100, # Iterations of the learning-rate finder
-               show_progress:bool=True, # fastai's progress bars and epoch table
+               recipe:Recipe|dict|None=None, # How to train (default: `Recipe()`); its data options were used to build `learn.dls`
                cbs:list|None=None, # Extra callbacks for both stages
+               show_progress:bool=True, # fastai's progress bars and epoch table
                distributed:bool|None=None, # Data parallel over the processes of `accelerate launch`/`torchrun`; None: when so launched
+               **overrides, # Recipe options that change `recipe`, e.g. `epochs=10`
               ) -> Learner:
-    "Train `learn` with the paper's recipe, in place; `learn.history` holds every epoch"
-    if epochs < 1 or freeze_epochs < 0 or patience < 1:
-        raise ValueError(f"Need epochs >= 1, freeze_epochs >= 0 and patience >= 1; got {epochs}, {freeze_epochs}, {patience}")
-    pretrained = getattr(learn, 'pretrained', True) if pretrained is None else pretrained
+    "Train `learn` with the recipe, in place: the head first (networks that start from weights), then all layers; `learn.history` holds every epoch"
+    r = as_recipe(recipe, **overrides)
+    two_stages = getattr(learn, 'pretrained', r.pretrained)   # how the learner was built: weights to start from, or none
     dist = _use_distributed(distributed)
     def rate():   # the finder runs in every process alone; all of them take the main process's rate
-        if lr: return lr
-        with _single_process(): r = find_lr(learn, lr_method, num_it)
-        return _from_main(r) if dist else r
+        if r.lr: return r.lr
+        with _single_process(): lr = find_lr(learn, r.lr_method, r.num_it)
+        return _from_main(lr) if dist else lr
     def fit(n, lr_, cbs_):
         if not dist: return learn.fit_one_cycle(n, lr_, cbs=cbs_)
         bar = hasattr(learn, 'progress')
-        with learn.distrib_ctx(sync_bn=False, cpu=not torch.cuda.is_available()): learn.fit_one_cycle(n, lr_, cbs=cbs_)
+        with learn.distrib_ctx(sync_bn=False, cpu=not torch.cuda.is_available()), _gloo_broadcast(): learn.fit_one_cycle(n, lr_, cbs=cbs_)
         if not bar and hasattr(learn, 'progress'): learn.remove_cb(learn.progress)   # fastai gives other processes a bar back
     hist = HistoryCallback()
     learn.add_cb(hist)
@@ -175,16 +174,16 @@ def fit_recipe(learn:Learner, # A learner from `create_learner`
     with _scratch(dist) as scratch, _quiet(learn, show_progress):
         learn.path, learn.model_dir = Path(scratch), 'models'   # checkpoints never land in the dataset folder
         try:
-            if pretrained and freeze_epochs:
+            if two_stages and r.freeze_epochs:
                 hist.stage = 'head'
                 learn.freeze()
-                fit(freeze_epochs, rate(), cbs)
+                fit(r.freeze_epochs, rate(), cbs)
             hist.stage = 'all'
             learn.unfreeze()
             lr_all = rate()
-            track = [EarlyStopping(monitor=monitor, patience=patience, min_epochs=min_epochs),
-                     SaveModelCallback(monitor=monitor, fname='best', with_opt=False)]
-            fit(epochs, lr_all, track + list(cbs or []))
+            track = [EarlyStopping(monitor=r.monitor, patience=r.patience, min_epochs=r.min_epochs),
+                     SaveModelCallback(monitor=r.monitor, fname='best', with_opt=False)]
+            fit(r.epochs, lr_all, track + list(cbs or []))
         finally:
             learn.path, learn.model_dir = old
             learn.remove_cb(hist)
@@ -238,6 +237,22 @@ def run_folder(output_path, # The run folder to create
     _commit_dir(tmp, dest)
     _barrier()   # the other processes go on once the folder is in place
 
+def _jsonable(v):
+    if isinstance(v, Path): return str(v)
+    if isinstance(v, dict): return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)): return [_jsonable(x) for x in v]
+    return v
+
+def run_config(method:str, # The method's name, as in a study's results table
+               model:str, # The trained network's registry name
+               path, # Dataset root
+               recipe:Recipe, # How it was trained
+               options:dict|None=None, # The method's own options (e.g. FixMatch's mu, tau)
+               **run, # What else identifies the run: path_unlabelled, weights, base models, ...
+              ) -> dict:
+    "The `config.json` of a run, the same for every method: method, model, data, options, recipe (versions are added on writing)"
+    return _jsonable(dict(method=method, model=model, path=str(path), **run, options=options or {}, recipe=recipe.as_dict()))
+
 def _json(obj, path):
     Path(path).write_text(json.dumps(obj, indent=2, default=str))
 
@@ -248,7 +263,7 @@ def save_weights(model:torch.nn.Module, path):
 
 def save_run(folder, # Folder to write into (usually the temporary one of `run_folder`)
              learn:Learner|None=None, # Its weights are saved as `{name}.safetensors`
-             config:dict|None=None, # Arguments of the run
+             config:dict|None=None, # Arguments of the run (see `run_config`)
              metrics:dict|None=None, # Test metrics, timings, ...
              history:pd.DataFrame|None=None, # Per-epoch log
              name:str='model', # File name of the weights
@@ -257,9 +272,7 @@ def save_run(folder, # Folder to write into (usually the temporary one of `run_f
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     if learn is not None:
         save_weights(learn.model, folder/f'{name}.safetensors')
-        if getattr(learn, 'int8', None) is not None:   # a quantized network: its int8 model too (see `semicompact.quantize`)
-            from semicompact.quantize import save_int8
-            save_int8(learn.int8, folder, name)
+        for f in getattr(learn, 'run_files', {}).values(): f(folder, name)   # what a step composed after training adds (e.g. int8)
         config = {**(config or {}), 'vocab': list(map(str, learn.dls.vocab)), 'model_name': getattr(learn, 'model_name', None)}
     if config is not None: _json({**config, 'versions': versions()}, folder/'config.json')
     if metrics is not None: _json(metrics, folder/'metrics.json')
@@ -277,6 +290,8 @@ class Run:
 
     @property
     def vocab(self) -> list: return self.config['vocab']
+    @property
+    def recipe(self) -> Recipe: return Recipe.from_config(self.config)
 
     def model(self, name:str='model') -> torch.nn.Module:
         "The trained network (`name`: which weights file of the folder)"
@@ -287,7 +302,7 @@ class Run:
 
     def learner(self, dls, name:str='model') -> Learner:
         "A `Learner` on `dls` with the trained weights (the vocabularies must agree)"
-        if list(map(str, dls.vocab)) != self.vocab: raise ValueError(f"Run {self.path} was trained on classes {self.vocab}, the data has {list(dls.vocab)}")
+        if list(map(str, dls.vocab)) != self.vocab: raise SemicompactError(f"Run {self.path} was trained on classes {self.vocab}, the data has {list(dls.vocab)}")
         learn = create_learner(self.config['model_name'], dls, pretrained=False)
         learn.model.load_state_dict(self.model(name).state_dict())
         return learn
@@ -301,60 +316,43 @@ def load_run(path) -> Run:
     return Run(path, json.loads((path/'config.json').read_text()), json.loads((path/'metrics.json').read_text()), hist)
 
 # %% ../nbs/02_train.ipynb #21f53f37
+_TEST_KEYS = ('accuracy', 'precision', 'recall', 'f1', 'n')
+
 def train_model(model:str, # Model name (see `resolve_model`)
                 path, # Dataset root (see `Layout`)
-                epochs:int=50, # Epochs of the all-layers stage (upper bound, early stopping)
-                freeze_epochs:int=2, # Epochs of the head-only stage (pretrained models)
-                patience:int=8, # Early-stopping patience (epochs)
-                min_epochs:int=0, # No early stop before this many epochs of the all-layers stage (0: the paper's rule)
-                size:int=224, # Image side
-                bs:int=32, # Batch size
+                recipe:Recipe|dict|None=None, # How to train (default: `Recipe()`, the paper's protocol)
                 output_path=None, # Run folder to write (None: nothing is written)
-                seed:int=42, # Seed of the validation split, initialisation and batches
-                pretrained:bool=True, # ImageNet weights and two stages; False: from scratch, one stage
+                *,
                 weights=None, # A local weights file to start from (implies the two-stage recipe)
-                lr:float|None=None, # Fixed learning rate (None: learning-rate finder at each stage)
-                lr_method:str='minimum', # See `find_lr`
-                valid_pct:float=0.2, # Share of the labelled images used for validation
                 path_unlabelled=None, # Unlabelled images elsewhere (unused by the base method, checked)
                 extra:pd.DataFrame|None=None, # Extra training items (`file`, `label`), e.g. pseudo-labels
+                cbs:list|None=None, # Extra fastai callbacks (e.g. a semi-supervised loss)
+                steps:list|tuple=(), # Steps composed after training, before the run is written (e.g. `Int8()` of `semicompact.quantize`)
                 overwrite:bool=False, # Replace an existing run folder
                 show_progress:bool=True, # fastai's progress bars
-                num_it:int=100, # Iterations of the learning-rate finder
-                dls_kwargs:dict|None=None, # Passed to `get_dls` (e.g. augmentation: `do_flip=False`)
-                cbs:list|None=None, # Extra fastai callbacks
-                int8:bool|dict|None=None, # Quantize to int8 after training: True, a dict of `quantize` options, or None (only the quantized family)
                 distributed:bool|None=None, # Data parallel over the processes of `accelerate launch`/`torchrun` (see `fit_recipe`)
-               ) -> Learner: # trained (float); `.test_metrics`, `.history`, `.run_path`, and `.int8` for quantized networks
-    "Train `model` on the labelled images of `path` with the paper's recipe and evaluate it on the test set"
-    config = dict(method='base', model=resolve_model(model).name, path=str(path), epochs=epochs, freeze_epochs=freeze_epochs,
-                  patience=patience, min_epochs=min_epochs, size=size, bs=bs, seed=seed, pretrained=pretrained, weights=None if weights is None else str(weights),
-                  lr=lr, lr_method=lr_method, valid_pct=valid_pct, path_unlabelled=None if path_unlabelled is None else str(path_unlabelled),
-                  n_extra=0 if extra is None else len(extra), dls_kwargs=dls_kwargs or {})
+                method:str='base', # The method's name in the run's `config.json` and `metrics.json`
+                options:dict|None=None, # The method's own options, for `config.json`
+                **overrides, # Recipe options that change `recipe`, e.g. `epochs=10`
+               ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path`
+    "Train `model` on the labelled images of `path` with `recipe` and evaluate it on the test set (the paper's Base method)"
+    r = as_recipe(recipe, **overrides)
+    name = resolve_model(model).name
+    config = run_config(method, name, path, r, options, path_unlabelled=path_unlabelled, weights=weights,
+                        n_extra=0 if extra is None else len(extra), steps=[getattr(s, 'config', repr(s)) for s in steps])
     check_run_path(output_path, overwrite)
     config['processes'] = num_distrib() if _use_distributed(distributed) else 1   # before the loaders: binds this process to its GPU
-    set_seed(seed, reproducible=True)
-    dls = get_dls(path, size=size, bs=bs, valid_pct=valid_pct, seed=seed, path_unlabelled=path_unlabelled, extra=extra, **(dls_kwargs or {}))
-    learn = create_learner(model, dls, pretrained=pretrained, weights=weights)
+    set_seed(r.seed, reproducible=True)
+    dls = get_dls(path, path_unlabelled=path_unlabelled, extra=extra, **r.dls_options())
+    learn = create_learner(model, dls, pretrained=r.pretrained, weights=weights)
     t0 = time.perf_counter()
-    fit_recipe(learn, epochs=epochs, freeze_epochs=freeze_epochs, patience=patience, min_epochs=min_epochs, lr=lr, lr_method=lr_method,
-               num_it=num_it, show_progress=show_progress, cbs=cbs, distributed=config['processes'] > 1)
+    fit_recipe(learn, r, cbs=cbs, show_progress=show_progress, distributed=config['processes'] > 1)
     train_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     test = evaluate(learn) if dls.layout.test is not None else {}
-    models, extra_m = {config['model']: test}, {}
-    if int8 is None: int8 = resolve_model(model).family == 'quantized'
-    if int8:
-        from semicompact.quantize import quantize
-        opts = int8 if isinstance(int8, dict) else {}
-        t1 = time.perf_counter()
-        learn.int8 = quantize(learn, **opts)
-        float_m, test = test, (evaluate(learn.int8) if test else {})
-        models = {config['model']: test, f"{config['model']}_float": float_m}
-        extra_m = dict(quantization=opts.get('backend', 'onnxruntime'), quantize_seconds=time.perf_counter() - t1)
-        config['int8'] = opts or True
-    metrics = dict(**test, train_seconds=train_s, eval_seconds=time.perf_counter() - t0, epochs=int(len(learn.history)),
-                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), processes=config['processes'], **extra_m, models=models)
+    metrics = dict(**test, method=method, train_seconds=train_s, eval_seconds=time.perf_counter() - t0, epochs=int(len(learn.history)),
+                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), processes=config['processes'], models={name: test})
+    for s in steps: metrics = s(learn, metrics)
     learn.test_metrics, learn.run_path = metrics, None
     if output_path is not None:
         with run_folder(output_path, overwrite) as tmp: save_run(tmp, learn, config, metrics, learn.history)

@@ -11,9 +11,11 @@ from functools import partial
 
 import torch, torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-from fastai.data.transforms import Normalize
-from fastai.vision.core import imagenet_stats
+from .core import SemicompactError, quiet_imports
+with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
+    from fastai.data.transforms import Normalize
+    from fastai.vision.core import imagenet_stats
+
 
 # %% auto #0
 __all__ = ['TTA_TRANSFORMS', 'PAPER_TRANSFORMS', 'hflip', 'vflip', 'hvflip', 'blur', 'gaussian_blur', 'gamma', 'median_blur',
@@ -22,12 +24,12 @@ __all__ = ['TTA_TRANSFORMS', 'PAPER_TRANSFORMS', 'hflip', 'vflip', 'hvflip', 'bl
 # %% ../nbs/03_tta.ipynb #83f424ad
 def _check(x:torch.Tensor):
     if not torch.is_tensor(x) or x.ndim != 4 or not x.is_floating_point():
-        raise ValueError(f"A test-time transform takes a float batch (B, C, H, W) with values in [0, 1], got {type(x).__name__} "
+        raise SemicompactError(f"A test-time transform takes a float batch (B, C, H, W) with values in [0, 1], got {type(x).__name__} "
                          f"{tuple(getattr(x, 'shape', ()))} {getattr(x, 'dtype', '')}")
     return x.as_subclass(torch.Tensor)   # fastai's TensorImage would route every op through its type dispatch
 
 def _odd(k:int, what='kernel_size'):
-    if int(k) != k or k < 1 or k % 2 == 0: raise ValueError(f"{what} must be a positive odd integer, got {k!r}")
+    if int(k) != k or k < 1 or k % 2 == 0: raise SemicompactError(f"{what} must be a positive odd integer, got {k!r}")
     return int(k)
 
 def _pad(x, p): return F.pad(x, (p, p, p, p), mode='reflect' if min(x.shape[-2:]) > p else 'replicate')
@@ -57,7 +59,7 @@ def gaussian_blur(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
                  ) -> torch.Tensor:
     "Gaussian blur (edges reflected)"
     x, k = _check(x), _odd(kernel_size)
-    if sigma <= 0: raise ValueError(f"sigma must be positive, got {sigma}")
+    if sigma <= 0: raise SemicompactError(f"sigma must be positive, got {sigma}")
     return TF.gaussian_blur(x, [k, k], [float(sigma), float(sigma)])
 
 def gamma(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
@@ -65,7 +67,7 @@ def gamma(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
          ) -> torch.Tensor:
     "Gamma correction `x ** g` (0 and 1 stay where they are)"
     x = _check(x)
-    if g <= 0: raise ValueError(f"The gamma exponent must be positive, got {g}")
+    if g <= 0: raise SemicompactError(f"The gamma exponent must be positive, got {g}")
     return x.clamp(0, 1).pow(float(g))
 
 def median_blur(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
@@ -84,7 +86,7 @@ def sharpen(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
             factor:float=2.0, # 1 is the identity, larger sharpens more
            ) -> torch.Tensor:
     "Sharpen (unsharp blend with a smoothed copy, as PIL's `ImageEnhance.Sharpness`)"
-    if factor < 0: raise ValueError(f"The sharpness factor must be >= 0, got {factor}")
+    if factor < 0: raise SemicompactError(f"The sharpness factor must be >= 0, got {factor}")
     return TF.adjust_sharpness(_check(x).clamp(0, 1), float(factor))
 
 # %% ../nbs/03_tta.ipynb #d5570e26
@@ -109,15 +111,15 @@ def get_transform(t, # A name of `TTA_TRANSFORMS` (or the paper's spelling), opt
                  ) -> tuple[str, callable]: # (name, batch function)
     "The test-time transform `t` as `(name, function of a batch in [0, 1])`"
     if callable(t): return getattr(t, '__name__', repr(t)), t
-    if not isinstance(t, str): raise ValueError(f"A transform is a name or a function, got {t!r}")
+    if not isinstance(t, str): raise SemicompactError(f"A transform is a name or a function, got {t!r}")
     name, _, arg = t.partition(':')
     k = _TTA_ALIASES.get(_key(name))
     if k is None:
-        raise ValueError(f"Unknown test-time transform {name!r}; valid: {', '.join(TTA_TRANSFORMS)} (or 'paper' for {', '.join(PAPER_TRANSFORMS)})")
+        raise SemicompactError(f"Unknown test-time transform {name!r}; valid: {', '.join(TTA_TRANSFORMS)} (or 'paper' for {', '.join(PAPER_TRANSFORMS)})")
     if not arg: return k, TTA_TRANSFORMS[k]
-    if k in ('hflip', 'vflip', 'hvflip', 'equalize'): raise ValueError(f"Transform {k!r} takes no parameter, got {t!r}")
+    if k in ('hflip', 'vflip', 'hvflip', 'equalize'): raise SemicompactError(f"Transform {k!r} takes no parameter, got {t!r}")
     try: v = float(arg)
-    except ValueError: raise ValueError(f"The parameter of {k!r} must be a number, got {arg!r}") from None
+    except ValueError: raise SemicompactError(f"The parameter of {k!r} must be a number, got {arg!r}") from None
     if k in ('blur', 'gaussian_blur', 'median_blur'): v = _odd(v, f'kernel_size of {k}')
     f = partial(TTA_TRANSFORMS[k], **{dict(blur='kernel_size', gaussian_blur='kernel_size', median_blur='kernel_size',
                                            gamma='g', sharpen='factor')[k]: v})
@@ -136,7 +138,7 @@ def get_transforms(transforms=None, # None, 'paper', a comma-separated string, o
         else: out.append(get_transform(t))
     names = [n for n, _ in out]
     dup = sorted({n for n in names if names.count(n) > 1})
-    if dup: raise ValueError(f"Test-time transform(s) listed twice: {', '.join(dup)}")
+    if dup: raise SemicompactError(f"Test-time transform(s) listed twice: {', '.join(dup)}")
     return out
 
 # %% ../nbs/03_tta.ipynb #d8997b32

@@ -75,7 +75,7 @@ def test_distill_end_to_end(tmp_path):
             '--confidence', '0.1', '--quiet')
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path/'plain'/'metrics.json').read_text())
-    assert m['method'] == 'plain' and m['n_unlabelled'] == 1247 and set(m['models']) >= {'model'}
+    assert m['method'] == 'plain_distillation' and m['n_unlabelled'] == 1247 and set(m['models']) >= {'model'}
     assert (tmp_path/'plain'/'pseudo_labels.csv').exists()
     r = run('distill', '--method', 'plain', '--base', 'resnet18', '--target', 'resnet18', '--data', str(data), '--confidence', '1.5')
     assert r.returncode == 2 and 'confidence' in r.stderr and 'Traceback' not in r.stderr

@@ -2,7 +2,7 @@
 import math, warnings
 warnings.filterwarnings('ignore', category=FutureWarning)
 import pytest, torch
-from semicompact.consistency import (RA_OPS, weak_augment, rand_augment, cutout, strong_augment, sharpen, mixup_weight,
+from semicompact.consistency import (RA_OPS, weak_augment, rand_augment, cutout, strong_augment, sharpen_probs, mixup_weight,
                                      linear_rampup, fixmatch_unlabelled_loss, FixMatchCallback, MixMatchCallback, FixMatch,
                                      MixMatch, fixmatch, mixmatch)
 
@@ -29,7 +29,7 @@ def test_mask_rate_follows_tau():
 
 def test_sharpen_mixup_rampup():
     p = torch.softmax(torch.randn(32, 5), 1)
-    q = sharpen(p, 0.5)
+    q = sharpen_probs(p, 0.5)
     assert torch.allclose(q.sum(1), torch.ones(32))
     ent = lambda p: -(p*p.log()).sum(1)
     assert (ent(q) <= ent(p) + 1e-6).all()
