@@ -20,7 +20,12 @@ from semicompact.data import make_digits, get_dls
 from semicompact.models import create_learner
 from semicompact.train import train_model, versions
 from semicompact.consistency import (FixMatchCallback, MixMatchCallback, fixmatch, mixmatch, weak_augment,
-                                     strong_augment, _train_items)
+                                     strong_augment)
+
+def _train_items(path, path_unlabelled, size, bs, valid_pct, seed, dls_kwargs):
+    "The labelled training images (not the validation ones) of `path` as `file`, `label`"
+    dls = get_dls(path, size=size, bs=bs, valid_pct=valid_pct, seed=seed, path_unlabelled=path_unlabelled, **(dls_kwargs or {}))
+    return dls.train.items[['file', 'label']].reset_index(drop=True)
 
 def _sync():
     if torch.cuda.is_available(): torch.cuda.synchronize()

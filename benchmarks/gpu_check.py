@@ -63,7 +63,7 @@ def main():
     @section(res, 'plain_distillation')
     def _():
         from semicompact.distill import plain_distillation
-        r = plain_distillation(tmp/'base', 'resnet18', data, output_path=tmp/'plain', epochs=a.epochs, **kw)
+        r = plain_distillation('resnet18', data, output_path=tmp/'plain', base_models=tmp/'base', epochs=a.epochs, **kw)
         m = json.loads((tmp/'plain'/'metrics.json').read_text())
         return dict(f1=m.get('f1'), kept=m.get('n_kept'), pseudo_label_seconds=m.get('pseudo_label_seconds'))
 
@@ -82,7 +82,8 @@ def main():
 
     @section(res, 'resnet18_quantized')
     def _():
-        train_model('resnet18_quantized', data, output_path=tmp/'q', epochs=a.epochs, **kw)   # trained on the GPU, int8 on the CPU
+        from semicompact.quantize import int8_steps
+        train_model('resnet18_quantized', data, output_path=tmp/'q', epochs=a.epochs, steps=int8_steps('resnet18_quantized'), **kw)   # trained on the GPU, int8 on the CPU
         m = json.loads((tmp/'q'/'metrics.json').read_text())
         return {k: v['f1'] for k, v in m['models'].items()}
 

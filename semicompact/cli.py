@@ -31,18 +31,21 @@ def _table(rows:dict, title:str='') -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/09_cli.ipynb #53de1682
+_DEMO_RECIPE = dict(epochs=30, size=32, pretrained=False, flip=False)   # the demo's changes to the default recipe
+
 def cmd_demo(a):
+    from semicompact.core import as_recipe
     from semicompact.data import make_digits, Layout
     from semicompact.train import train_model
     t0 = time.perf_counter()
-    data = make_digits(cache_dir()/f'digits-{a.size}px-{a.n_labelled}l-seed{a.seed}', size=a.size, n_labelled=a.n_labelled, seed=a.seed)
+    r = as_recipe(recipe_args(a, _DEMO_RECIPE))
+    data = make_digits(cache_dir()/f'digits-{r.size}px-{a.n_labelled}l-seed{r.seed}', size=r.size, n_labelled=a.n_labelled, seed=r.seed)
     lay = Layout.find(data)
     n_lab, n_test, n_unl = len(lay.labelled()), len(lay.test_items()), len(lay.unlabelled_files())
     out = Path(a.out) if a.out else cache_dir()/'runs'/f'demo-{datetime.now():%Y%m%d-%H%M%S}'
-    print(f"semicompact demo: {a.model} from scratch on scikit-learn's handwritten digits at {a.size} px")
+    print(f"semicompact demo: {a.model} {'from scratch' if not r.pretrained else 'from ImageNet weights'} on scikit-learn's handwritten digits at {r.size} px")
     print(f"  {n_lab} labelled ({a.n_labelled} per class), {n_unl} unlabelled, {n_test} test images in {data}")
-    recipe = dict(epochs=a.epochs, patience=a.patience, size=a.size, bs=a.bs, pretrained=False, seed=a.seed, flip=False)
-    learn = train_model(a.model, data, recipe, out, overwrite=a.overwrite, show_progress=not a.quiet)
+    learn = train_model(a.model, data, r, out, overwrite=a.overwrite, show_progress=not a.quiet)
     m = learn.test_metrics
     print(_table({k: m[k] for k in ('accuracy', 'precision', 'recall', 'f1')}, f"Test metrics ({m['n']} images, macro average):"))
     print(f"  epochs run: {m['epochs']}, training time: {m['train_seconds']:.1f} s, total: {time.perf_counter()-t0:.1f} s")
@@ -50,6 +53,7 @@ def cmd_demo(a):
 
 # %% ../nbs/09_cli.ipynb #8f953555
 def add_recipe_flags(p:argparse.ArgumentParser, # A parser (or sub-parser) to add the flags to
+                     defaults:dict|None=None, # The command's own defaults for some fields (shown in the help; see `recipe_args`)
                     ):
     "One flag per `Recipe` field (`--freeze-epochs`, `--no-pretrained`, ...): type, default and help from the dataclass"
     from semicompact.core import Recipe
@@ -57,7 +61,7 @@ def add_recipe_flags(p:argparse.ArgumentParser, # A parser (or sub-parser) to ad
     g = p.add_argument_group('training recipe (see Recipe; a flag not given keeps the default, or the study file\'s value)')
     for f in dataclasses.fields(Recipe):
         t, flag = hints[f.name], '--' + f.name.replace('_', '-')
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        default = (defaults or {}).get(f.name, f.default if f.default is not dataclasses.MISSING else f.default_factory())
         help_ = f"{docs.get(f.name) or f.name} (default: {default})"
         if t is bool:
             g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_)
@@ -66,10 +70,12 @@ def add_recipe_flags(p:argparse.ArgumentParser, # A parser (or sub-parser) to ad
         conv = json.loads if base is dict else base
         g.add_argument(flag, dest=f.name, type=conv, default=argparse.SUPPRESS, metavar=f.name.upper(), help=help_)
 
-def recipe_args(a:argparse.Namespace) -> dict:
-    "The recipe options given on the command line (flags from `add_recipe_flags`)"
+def recipe_args(a:argparse.Namespace, # Parsed arguments
+                defaults:dict|None=None, # The command's own defaults (as given to `add_recipe_flags`)
+               ) -> dict:
+    "The recipe options given on the command line (flags from `add_recipe_flags`), over the command's `defaults`"
     from semicompact.core import Recipe
-    return {k: getattr(a, k) for k in Recipe.fields() if hasattr(a, k)}
+    return {**(defaults or {}), **{k: getattr(a, k) for k in Recipe.fields() if hasattr(a, k)}}
 
 def _run_kw(a) -> dict:
     "What every training command passes besides the recipe"
@@ -185,15 +191,11 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser('demo', help='train a compact model on the embedded digits dataset and print its test metrics')
     d.add_argument('--model', default='resnet18', help='model name (default: resnet18)')
-    d.add_argument('--epochs', type=int, default=30, help='maximum epochs (early stopping, default: 30)')
-    d.add_argument('--patience', type=int, default=8, help='early-stopping patience (default: 8)')
-    d.add_argument('--size', type=int, default=32, help='image side in pixels (default: 32)')
-    d.add_argument('--bs', type=int, default=32, help='batch size (default: 32)')
     d.add_argument('--n-labelled', type=int, default=10, help='labelled images per class (default: 10)')
-    d.add_argument('--seed', type=int, default=42)
     d.add_argument('--out', help='run folder (default: a new folder under the cache)')
     d.add_argument('--overwrite', action='store_true', help='replace an existing run folder')
     d.add_argument('--quiet', action='store_true', help='no progress bars')
+    add_recipe_flags(d, _DEMO_RECIPE)
     d.set_defaults(func=cmd_demo)
 
     t = sub.add_parser('train', help="train a model on a dataset folder with the paper's recipe (the Base method)")

@@ -6,12 +6,12 @@ Docs: https://semicompact.github.io/semicompact/core.html.md"""
 
 # %% ../nbs/00a_core.ipynb #ad2e560a
 from __future__ import annotations
-import dataclasses, warnings
+import dataclasses, re, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 # %% auto #0
-__all__ = ['LR_METHOD_NAMES', 'SemicompactError', 'quiet_imports', 'Recipe', 'as_recipe', 'split_options']
+__all__ = ['LR_METHOD_NAMES', 'SemicompactError', 'quiet_imports', 'name_key', 'Recipe', 'as_recipe', 'split_options']
 
 # %% ../nbs/00a_core.ipynb #c07c2050
 class SemicompactError(ValueError):
@@ -24,6 +24,11 @@ def quiet_imports():
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
         yield
+
+# %% ../nbs/00a_core.ipynb #4a815592
+def name_key(name) -> str:
+    "The key a name is looked up by: lower case, letters and digits only ('ResNet-18 quantized' -> 'resnet18quantized')"
+    return re.sub(r'[^a-z0-9]', '', str(name).lower())
 
 # %% ../nbs/00a_core.ipynb #b87e00ab
 LR_METHOD_NAMES = ('minimum', 'valley', 'steep', 'slide')   # how the learning-rate finder's curve becomes a rate (see `find_lr`)

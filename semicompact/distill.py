@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np, pandas as pd, torch
-from .core import SemicompactError, Recipe, as_recipe, split_options, quiet_imports
+from .core import SemicompactError, name_key, Recipe, as_recipe, split_options, quiet_imports
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.learner import Learner
 
@@ -139,7 +139,7 @@ class DistillResult:
 
 # %% ../nbs/04_distill.ipynb #21da81d5
 def _method(method) -> str:
-    m = _METHOD_ALIASES.get(str(method).lower().replace('-', '').replace('_', '').replace(' ', ''))
+    m = _METHOD_ALIASES.get(name_key(method))
     if m is None: raise SemicompactError(f"Unknown method {method!r}; valid: {', '.join(DISTILL_METHODS)} (or plain, data, model, model-data)")
     return m
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd, torch, torch.nn as nn
-from .core import SemicompactError, quiet_imports
+from .core import SemicompactError, name_key, quiet_imports
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     import timm, torchvision
     from fastai.learner import Learner
@@ -56,16 +56,14 @@ _SPECS = [
 REGISTRY = {s.name: s for s in _SPECS}
 
 # %% ../nbs/01_models.ipynb #100d53a6
-def _norm(s:str) -> str: return re.sub(r'[^a-z0-9]', '', str(s).lower())
-
-_ALIASES = {_norm(a): s.name for s in _SPECS for a in (s.name, s.paper_name, *s.aliases)}
+_ALIASES = {name_key(a): s.name for s in _SPECS for a in (s.name, s.paper_name, *s.aliases)}
 
 def resolve_model(name:str) -> ModelSpec:
     "The registry entry for `name` (registry key, paper spelling or any timm model name)"
     if isinstance(name, ModelSpec): return name
     if not isinstance(name, str) or not name.strip(): raise SemicompactError(f"A model name must be a non-empty string, got {name!r}")
     if name in REGISTRY: return REGISTRY[name]
-    if _norm(name) in _ALIASES: return REGISTRY[_ALIASES[_norm(name)]]
+    if name_key(name) in _ALIASES: return REGISTRY[_ALIASES[name_key(name)]]
     if timm.is_model(name): return ModelSpec(name, name, 'timm', 'timm', name)
     cands = list(REGISTRY) + [s.paper_name for s in _SPECS] + timm.list_models()
     close = difflib.get_close_matches(name, cands, n=5, cutoff=0.5) or difflib.get_close_matches(name.lower(), cands, n=5, cutoff=0.5)

@@ -21,7 +21,7 @@ import scipy.stats as ss
 from fastcore.basics import store_attr, patch
 from statsmodels.stats.multitest import multipletests
 
-from .core import SemicompactError
+from .core import SemicompactError, name_key
 
 # %% ../nbs/07_stats.ipynb #96debd4d
 def _numeric(s:pd.Series, what:str) -> pd.Series:
@@ -541,15 +541,13 @@ def table_tests(results:pd.DataFrame, # tidy results: dataset, model, method, va
     return pd.DataFrame.from_dict(rows, orient='index').rename_axis(per)
 
 # %% ../nbs/07_stats.ipynb #936f68e4
-def _norm(name): return re.sub(r'[^a-z0-9]', '', str(name).lower())
-
 def add_family(results:pd.DataFrame, # tidy results with a `model` column
                families:dict=None,   # model -> family; default `FAMILIES`
               ) -> pd.DataFrame:     # copy of `results` with a `family` column
     "Add the model family to each row (models matched by name, ignoring case and punctuation)"
     _check_cols(results, 'model')
-    fam = {_norm(k): v for k, v in (FAMILIES if families is None else families).items()}
-    f = results['model'].map(lambda m: fam.get(_norm(m)))
+    fam = {name_key(k): v for k, v in (FAMILIES if families is None else families).items()}
+    f = results['model'].map(lambda m: fam.get(name_key(m)))
     if f.isna().any():
         raise SemicompactError(f"no family for model(s) {list(pd.unique(results['model'][f.isna()]))}; "
                          f"known: {list((FAMILIES if families is None else families))}; pass families= or add a `family` column")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
-from .core import SemicompactError, Recipe, as_recipe
+from .core import SemicompactError, name_key, Recipe, as_recipe
 from .train import train_model
 from .distill import (PAPER_BASE_MODEL, PAPER_BASE_MODELS, plain_distillation, data_distillation, model_distillation,
                                  model_data_distillation)
@@ -46,12 +46,11 @@ METHODS = {m.name: m for m in [
     Method('mixmatch', mixmatch, (), ('MixMatch',)),
 ]}
 
-def _key(s): return re.sub(r'[^a-z0-9]', '', str(s).lower())
-_METHOD_ALIASES = {_key(a): m.name for m in METHODS.values() for a in (m.name, *m.aliases)}
+_METHOD_ALIASES = {name_key(a): m.name for m in METHODS.values() for a in (m.name, *m.aliases)}
 
 def resolve_method(name:str) -> Method:
     "The `Method` called `name` (its name or an alias such as 'plain' or 'Model-data distillation')"
-    k = _METHOD_ALIASES.get(_key(name))
+    k = _METHOD_ALIASES.get(name_key(name))
     if k is None: raise SemicompactError(f"Unknown method {name!r}; valid: {', '.join(METHODS)}")
     return METHODS[k]
 

@@ -11,7 +11,7 @@ from functools import partial
 
 import torch, torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
-from .core import SemicompactError, quiet_imports
+from .core import SemicompactError, name_key, quiet_imports
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.data.transforms import Normalize
     from fastai.vision.core import imagenet_stats
@@ -94,9 +94,8 @@ TTA_TRANSFORMS = dict(hflip=hflip, vflip=vflip, hvflip=hvflip, blur=blur, gaussi
                       median_blur=median_blur, equalize=equalize, sharpen=sharpen)
 PAPER_TRANSFORMS = ('hflip', 'vflip', 'hvflip', 'blur', 'gaussian_blur', 'gamma')
 
-def _key(s:str) -> str: return re.sub(r'[^a-z0-9]', '', str(s).lower())
-_TTA_ALIASES = {**{_key(k): k for k in TTA_TRANSFORMS},
-                **{_key(a): k for k, al in dict(
+_TTA_ALIASES = {**{name_key(k): k for k in TTA_TRANSFORMS},
+                **{name_key(a): k for k, al in dict(
                     hflip=['H Flip', 'horizontal flip', 'horizontal_flip', 'fliplr', 'flip'],
                     vflip=['V Flip', 'vertical flip', 'vertical_flip', 'flipud'],
                     hvflip=['H+V Flip', 'HV Flip', 'VH Flip', 'both flips', 'rot180'],
@@ -113,7 +112,7 @@ def get_transform(t, # A name of `TTA_TRANSFORMS` (or the paper's spelling), opt
     if callable(t): return getattr(t, '__name__', repr(t)), t
     if not isinstance(t, str): raise SemicompactError(f"A transform is a name or a function, got {t!r}")
     name, _, arg = t.partition(':')
-    k = _TTA_ALIASES.get(_key(name))
+    k = _TTA_ALIASES.get(name_key(name))
     if k is None:
         raise SemicompactError(f"Unknown test-time transform {name!r}; valid: {', '.join(TTA_TRANSFORMS)} (or 'paper' for {', '.join(PAPER_TRANSFORMS)})")
     if not arg: return k, TTA_TRANSFORMS[k]
@@ -133,7 +132,7 @@ def get_transforms(transforms=None, # None, 'paper', a comma-separated string, o
     if isinstance(transforms, str) or callable(transforms): transforms = [transforms]
     out = []
     for t in transforms:
-        if isinstance(t, str) and _key(t) == 'paper': out += [get_transform(n) for n in PAPER_TRANSFORMS]
+        if isinstance(t, str) and name_key(t) == 'paper': out += [get_transform(n) for n in PAPER_TRANSFORMS]
         elif isinstance(t, str) and ',' in t: out += get_transforms([s.strip() for s in t.split(',') if s.strip()])
         else: out.append(get_transform(t))
     names = [n for n, _ in out]
