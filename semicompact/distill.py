@@ -174,6 +174,30 @@ def _keys(names:list) -> list:
         out.append(f'base_{n}' + (f'_{seen[n]}' if names.count(n) > 1 else ''))
     return out
 
+def _teacher(kind, src, path, recipe, lay, path_unlabelled, show_progress) -> tuple:
+    "(learner, seconds, history or None) of one base model: trained here from its name, or loaded and evaluated"
+    t0 = time.perf_counter()
+    if kind == 'name':
+        bl = train_model(src, path, recipe, path_unlabelled=path_unlabelled, show_progress=show_progress)
+        return bl, time.perf_counter() - t0, bl.history
+    if kind == 'run':
+        run = load_run(src)
+        dls = get_dls(path, size=run.recipe.size, bs=recipe.bs, seed=recipe.seed, path_unlabelled=path_unlabelled, augment=False)
+        bl = run.learner(dls)
+    else: bl = src
+    bl.test_metrics = evaluate(bl, path) if lay.test is not None else {}
+    return bl, time.perf_counter() - t0, None
+
+def _pseudo_label_metrics(pl:pd.DataFrame, classes, known:bool) -> dict:
+    "What the pseudo-labels were: how many kept, of which classes, how right (where the true labels are known)"
+    kept = pl[pl.kept]
+    def acc(d):
+        d = d[d.true_label.notna()] if known else d
+        return float((d.label == d.true_label).mean()) if known and len(d) else None
+    return dict(n_unlabelled=len(pl), n_kept=int(len(kept)), kept_class_counts={c: int((kept.label == c).sum()) for c in classes},
+                pseudo_label_accuracy=acc(kept), pseudo_label_accuracy_all=acc(pl), labelled_only=not len(kept),
+                mean_confidence=float(pl.confidence.mean()), mean_agreement_kept=float(kept.agreement.mean()) if len(kept) else None)
+
 def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_distillation' or 'model_data_distillation' (or 'plain', 'data', 'model', 'model-data')
             model:str, # The target: the compact network to train
             path, # Dataset root (see `Layout`)
@@ -213,21 +237,7 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
     check_run_path(output_path, overwrite)
     sources = [_base_source(b, lay.classes) for b in bases]
 
-    base_learners, base_seconds, base_hist = [], [], []
-    for kind, src in sources:
-        t0 = time.perf_counter()
-        if kind == 'name':
-            bl = train_model(src, path, br, path_unlabelled=path_unlabelled, show_progress=show_progress)
-            base_hist.append(bl.history)
-        else:
-            if kind == 'run':
-                run = load_run(src)
-                dls = get_dls(path, size=run.recipe.size, bs=br.bs, seed=br.seed, path_unlabelled=path_unlabelled, augment=False)
-                bl = run.learner(dls)
-            else: bl = src
-            bl.test_metrics = evaluate(bl, path) if lay.test is not None else {}
-            base_hist.append(None)
-        base_learners.append(bl); base_seconds.append(time.perf_counter() - t0)
+    base_learners, base_seconds, base_hist = zip(*[_teacher(kind, src, path, br, lay, path_unlabelled, show_progress) for kind, src in sources])
     names = [getattr(b, 'model_name', 'model') for b in base_learners]
     keys = _keys(names)
 
@@ -250,21 +260,14 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
     tl = train_model(target, path, r, path_unlabelled=path_unlabelled, extra=kept[['file', 'label']] if len(kept) else None,
                      steps=steps, cbs=cbs, show_progress=show_progress, method=method, options=options)
     tm = tl.test_metrics
-    def acc(d):
-        d = d[d.true_label.notna()] if known else d
-        return float((d.label == d.true_label).mean()) if known and len(d) else None
     models = {k: dict(model=n, role='base', **{a: v for a, v in b.test_metrics.items() if a in _TEST_KEYS})
               for k, n, b in zip(keys, names, base_learners)}
     models['model'] = dict(model=target, role='target', **{a: v for a, v in tm.items() if a in _TEST_KEYS})
     metrics = dict(**{a: tm[a] for a in _TEST_KEYS if a in tm},
                    method=method, target_model=target, base_models=names, transforms=[n for n, _ in tfms], confidence=confidence,
-                   models=models, n_unlabelled=len(pl), n_kept=int(len(kept)),
-                   kept_class_counts={c: int((kept.label == c).sum()) for c in lay.classes},
-                   pseudo_label_accuracy=acc(kept), pseudo_label_accuracy_all=acc(pl), labelled_only=not len(kept), note=note,
-                   mean_confidence=float(pl.confidence.mean()), mean_agreement_kept=float(kept.agreement.mean()) if len(kept) else None,
-                   base_train_seconds=dict(zip(keys, base_seconds)), pseudo_label_seconds=pl_seconds, train_seconds=tm.get('train_seconds'),
-                   eval_seconds=tm.get('eval_seconds'), epochs=tm.get('epochs'), n_train=tm.get('n_train'), n_valid=tm.get('n_valid'),
-                   processes=tm.get('processes', 1))
+                   models=models, **_pseudo_label_metrics(pl, lay.classes, known), note=note,
+                   base_train_seconds=dict(zip(keys, base_seconds)), pseudo_label_seconds=pl_seconds,
+                   **{a: tm.get(a) for a in ('train_seconds', 'eval_seconds', 'epochs', 'n_train', 'n_valid')}, processes=tm.get('processes', 1))
     config = run_config(method, target, path, r, options, path_unlabelled=path_unlabelled,
                         steps=[getattr(s, 'config', repr(s)) for s in steps], **{f'{k}_model_name': n for k, n in zip(keys, names)})
     run_path = None
