@@ -182,16 +182,32 @@ def _norm_stats(dls, device):
     return tuple(torch.as_tensor(v, dtype=torch.float32, device=device).view(1, -1, 1, 1) for v in (mean, std))
 
 class UnlabelledCallback(Callback):
-    "Base of the semi-supervised callbacks: unlabelled loader, endless draw, loss swap, per-epoch log"
+    "Base of the semi-supervised callbacks: unlabelled loader, endless draw, loss swap, per-epoch log, global steps, EMA"
     run_valid = False
     _log_names = ('lx', 'lu')
-    def __init__(self, mu:float=1, files=None, num_workers=None):
+    def __init__(self, mu:float=1, files=None, num_workers=None,
+                 epochs:int|None=None, # Epochs of the whole training, both stages (None: each fit is a training of its own)
+                 ema:float|None=None, # Decay of an EMA of the weights used for evaluation, warmed up as min(ema, (1+t)/(10+t)); None: off
+                ):
+        if ema is not None and not 0 < ema < 1: raise SemicompactError(f"ema must be in (0, 1) or None, got {ema}")
+        if epochs is not None and not (isinstance(epochs, int) and epochs >= 1): raise SemicompactError(f"epochs must be an integer >= 1 or None, got {epochs!r}")
         self.mu, self.files, self.num_workers = mu, None if files is None else [Path(f) for f in files], num_workers
+        self.epochs, self.ema = epochs, ema
         self.udl, self._it, self._swapped = None, None, False
+        self.step, self.total_steps, self._ema, self._raw = 0, None, None, None
+
+    @property
+    def progress(self) -> float:
+        "Share of the whole training done, in optimiser steps across both stages (of the current fit when `epochs` is None)"
+        if self.total_steps: return min(self.step/self.total_steps, 1.)
+        return float(getattr(self.learn, 'pct_train', 1.))
 
     def before_fit(self):
-        "Build the unlabelled loader (once) and the normalisation statistics"
+        "Build the unlabelled loader, plan the steps and start the EMA (once, for every fit of the training), normalisation statistics"
         dls = self.learn.dls
+        if self.epochs and self.total_steps is None: self.total_steps = self.epochs*len(dls.train)
+        if self.ema and self._ema is None: self._ema = [t.detach().clone() for t in self._state()]
+        self._raw = None
         if self.udl is None:
             files = self.files if self.files is not None else dls.layout.unlabelled_files()
             good, bad = check_images(files)
@@ -216,7 +232,8 @@ class UnlabelledCallback(Callback):
     def norm(self, u): return (u - self.mean.to(u.dtype))/self.std.to(u.dtype)
 
     def before_train(self):
-        "Swap in the semi-supervised loss"
+        "Swap in the semi-supervised loss (and the raw weights back after an EMA validation)"
+        self._restore_raw()
         if not self._swapped: self.old_lf, self.learn.loss_func, self._swapped = self.learn.loss_func, self.lf, True
     def after_train(self):
         "Restore the learner's loss function"
@@ -224,6 +241,27 @@ class UnlabelledCallback(Callback):
     def after_cancel_train(self): self.after_train()
     def after_cancel_fit(self): self.after_train()
     def after_fit(self): self.after_train()
+
+    def after_batch(self):
+        if self.training: self.step += 1
+
+    # EMA of the weights, used for evaluation
+    def _state(self): return [t for t in self.learn.model.state_dict().values() if t.is_floating_point()]
+    def ema_decay(self, t:int) -> float:
+        "The EMA's decay at global step `t`: min(ema, (1+t)/(10+t)), so the first steps' weights are not averaged in for long"
+        return min(self.ema, (1 + t)/(10 + t))
+    def after_step(self):
+        if self.ema:
+            with torch.no_grad(): torch._foreach_lerp_(self._ema, self._state(), 1 - self.ema_decay(self.step))
+    def before_validate(self):
+        if self.ema and self._raw is None:
+            cur = self._state()
+            self._raw = [t.detach().clone() for t in cur]
+            with torch.no_grad(): torch._foreach_copy_(cur, self._ema)
+    def _restore_raw(self):
+        if self.ema and self._raw is not None:
+            with torch.no_grad(): torch._foreach_copy_(self._state(), self._raw)
+            self._raw = None
 
     def before_epoch(self): self._reset()
     def _reset(self): self._sums, self._n = None, 0
@@ -248,15 +286,14 @@ class FixMatchCallback(UnlabelledCallback):
                  translate:float=0.125, # Largest shift of the weak view (share of the side)
                  n_ops:int=2, # RandAugment operations per strong view
                  cutout:float=0.5, # Largest Cutout side of the strong view (share of the side)
-                 ema:float|None=None, # Decay of an EMA of the weights used for evaluation (e.g. 0.999); None: off
+                 ema:float|None=None, # Decay of an EMA of the weights used for evaluation (e.g. 0.999), with warm-up; None: off
                  files=None, # Unlabelled image files (default: the dataset's `unlabelled` images)
                  num_workers:int|None=None, # Workers of the unlabelled loader
+                 epochs:int|None=None, # Epochs of the whole training, both stages, for the EMA's and schedules' global step count
                 ):
-        super().__init__(mu, files, num_workers)
-        store_attr('tau,lambda_u,flip,translate,n_ops,cutout,ema')
+        super().__init__(mu, files, num_workers, epochs, ema)
+        store_attr('tau,lambda_u,flip,translate,n_ops,cutout')
         if not 0 < mu: raise SemicompactError(f"mu must be > 0, got {mu}")
-        if ema is not None and not 0 < ema < 1: raise SemicompactError(f"ema must be in (0, 1) or None, got {ema}")
-        self._raw = None
 
     def before_batch(self):
         "Append the weak and strong views of a fresh unlabelled batch to the labelled batch"
@@ -283,26 +320,6 @@ class FixMatchCallback(UnlabelledCallback):
         self._record(lx, lu, rate)
         return lx + self.lambda_u*lu
 
-    # EMA of the weights, used for evaluation
-    def _state(self): return [t for t in self.learn.model.state_dict().values() if t.is_floating_point()]
-    def before_fit(self):
-        super().before_fit()
-        self._raw = None
-        if self.ema: self._ema = [t.detach().clone() for t in self._state()]
-    def after_step(self):
-        if self.ema:
-            with torch.no_grad(): torch._foreach_lerp_(self._ema, self._state(), 1 - self.ema)
-    def before_validate(self):
-        if self.ema and self._raw is None:
-            cur = self._state()
-            self._raw = [t.detach().clone() for t in cur]
-            with torch.no_grad(): torch._foreach_copy_(cur, self._ema)
-    def before_train(self):
-        super().before_train()
-        if self.ema and self._raw is not None:
-            with torch.no_grad(): torch._foreach_copy_(self._state(), self._raw)
-            self._raw = None
-
 # %% ../nbs/05_consistency.ipynb #df5073aa
 class MixMatchCallback(UnlabelledCallback):
     "MixMatch (Berthelot et al., 2019) for a fastai `Learner`: sharpened label guesses, MixUp of labelled and unlabelled images"
@@ -312,15 +329,17 @@ class MixMatchCallback(UnlabelledCallback):
                  T:float=0.5, # Sharpening temperature
                  alpha:float=0.75, # MixUp Beta(alpha, alpha)
                  lambda_u:float=75., # Weight of the unlabelled (L2) loss after ramp-up
-                 rampup:float=0.4, # Share of each fit over which λu ramps up linearly (0: none)
+                 rampup:float=0.4, # Share of the whole training (both stages, see `epochs`) over which λu ramps up linearly (0: none)
                  mu:float=1, # Unlabelled images per labelled image in a step
                  flip:bool=True, # Random horizontal flips in the unlabelled views
                  translate:float=0.125, # Largest shift of the unlabelled views (share of the side)
                  tau:float=0.95, # Confidence threshold of the logged mask rate (not used by the loss)
                  files=None, # Unlabelled image files (default: the dataset's `unlabelled` images)
                  num_workers:int|None=None, # Workers of the unlabelled loader
+                 epochs:int|None=None, # Epochs of the whole training, both stages: the ramp-up counts its steps (None: each fit's own)
+                 ema:float|None=None, # Decay of an EMA of the weights used for evaluation, with warm-up; None: off
                 ):
-        super().__init__(mu, files, num_workers)
+        super().__init__(mu, files, num_workers, epochs, ema)
         store_attr('k,T,alpha,lambda_u,rampup,flip,translate,tau')
         if k < 1: raise SemicompactError(f"k must be >= 1, got {k}")
 
@@ -340,7 +359,7 @@ class MixMatchCallback(UnlabelledCallback):
         perm = torch.randperm(len(xs), device=xs.device)
         self.n_l, self.lam = len(x), lam
         self.targets = lam*ts + (1 - lam)*ts[perm]
-        self.w_u = self.lambda_u*linear_rampup(getattr(self.learn, 'pct_train', 1.), self.rampup)
+        self.w_u = self.lambda_u*linear_rampup(self.progress, self.rampup)
         self._conf = (p.max(1)[0] >= self.tau).float().mean()
         self.learn.xb = (lam*xs + (1 - lam)*xs[perm],)
 
@@ -369,7 +388,8 @@ def _consistency(method, make_cb, options, model, path, recipe, output_path, rep
     if not (isinstance(repeat_labelled, int) and repeat_labelled >= 1): raise SemicompactError(f"repeat_labelled must be an integer >= 1, got {repeat_labelled!r}")
     check_run_path(output_path, run.get('overwrite', False))
     n_unl = len(Layout.find(path, run.get('path_unlabelled'), need_test=False).unlabelled_files())   # fail fast without unlabelled images
-    cb = make_cb(r)
+    two_stages = r.pretrained or run.get('weights') is not None
+    cb = make_cb(r, (r.freeze_epochs if two_stages else 0) + r.epochs)   # the schedules count steps over both stages
     extra = None
     if repeat_labelled > 1:   # the labelled training images (never the validation ones) again, as extra items
         items = get_dls(path, path_unlabelled=run.get('path_unlabelled'), **r.dls_options()).train.items[['file', 'label']]
@@ -393,7 +413,7 @@ def fixmatch(model:str, # Model name (see `resolve_model`)
             ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
     "Train `model` with FixMatch on the labelled and unlabelled images of `path`, with the recipe"
     options = dict(mu=mu, tau=tau, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
-    make = lambda r: FixMatchCallback(flip=r.flip, **options)
+    make = lambda r, epochs: FixMatchCallback(flip=r.flip, epochs=epochs, **options)
     return _consistency('fixmatch', make, options, model, path, recipe, output_path, repeat_labelled, kwargs)
 
 def mixmatch(model:str, # Model name (see `resolve_model`)
@@ -405,14 +425,15 @@ def mixmatch(model:str, # Model name (see `resolve_model`)
              T:float=0.5, # Sharpening temperature
              alpha:float=0.75, # MixUp Beta(alpha, alpha)
              lambda_u:float=75., # Weight of the unlabelled loss after ramp-up
-             rampup:float=0.4, # Share of each fit over which λu ramps up
+             rampup:float=0.4, # Share of the whole training (both stages) over which λu ramps up
              mu:float=1, # Unlabelled images per labelled image in a step
+             ema:float|None=None, # EMA decay of the weights used for evaluation (e.g. 0.999), with warm-up; None: off
              repeat_labelled:int=1, # Show each labelled training image this many times per epoch
              **kwargs, # Recipe options (epochs, size, ...) and `train_model`'s: path_unlabelled, weights, steps, overwrite, show_progress, ...
             ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
     "Train `model` with MixMatch on the labelled and unlabelled images of `path`, with the recipe"
-    options = dict(k=k, T=T, alpha=alpha, lambda_u=lambda_u, rampup=rampup, mu=mu)
-    make = lambda r: MixMatchCallback(flip=r.flip, **options)
+    options = dict(k=k, T=T, alpha=alpha, lambda_u=lambda_u, rampup=rampup, mu=mu, ema=ema)
+    make = lambda r, epochs: MixMatchCallback(flip=r.flip, epochs=epochs, **options)
     return _consistency('mixmatch', make, options, model, path, recipe, output_path, repeat_labelled, kwargs)
 
 FixMatch, MixMatch = fixmatch, mixmatch   # the paper's names

@@ -47,6 +47,11 @@ class Recipe:
     lr:float|None=None # Fixed learning rate for both stages (None: the learning-rate finder at each stage)
     lr_method:str='minimum' # How the finder's curve becomes a rate: minimum (the paper), valley, steep or slide
     num_it:int=100 # Iterations of the learning-rate finder
+    pct_start:float=0.25 # Share of each stage spent warming the one-cycle learning rate up to its peak (fastai's default)
+    lr_body_ratio:float|None=None # After a head stage, the body's rate as a share of the head's, e.g. 0.01 (None: one rate, the paper)
+    patience_after_peak:bool=False # Early stopping counts its patience from the learning rate's peak on (False: from the start, the paper)
+    epoch_steps:int|None=None # Optimiser steps in an epoch, drawn from the training items (None: one pass over them); equal budgets across methods
+    bn_reestimate:bool=False # Before each validation, re-estimate batch-norm statistics on clean labelled and unlabelled images
     size:int=224 # Image side in pixels
     bs:int=32 # Batch size
     valid_pct:float=0.2 # Share of the labelled images (per class) held out for validation
@@ -69,6 +74,10 @@ class Recipe:
         _check(self.lr is None or (isinstance(self.lr, (int, float)) and 0 < self.lr < 10), 'lr', self.lr, 'None or a number in (0, 10)')
         _check(self.lr_method in LR_METHOD_NAMES, 'lr_method', self.lr_method, f"one of {', '.join(LR_METHOD_NAMES)}")
         _check(isint(self.num_it) and self.num_it >= 2, 'num_it', self.num_it, 'an integer >= 2')
+        _check(isinstance(self.pct_start, (int, float)) and 0 < self.pct_start < 1, 'pct_start', self.pct_start, 'a number in (0, 1)')
+        _check(self.lr_body_ratio is None or (isinstance(self.lr_body_ratio, (int, float)) and 0 < self.lr_body_ratio <= 1),
+               'lr_body_ratio', self.lr_body_ratio, 'None or a number in (0, 1]')
+        _check(self.epoch_steps is None or (isint(self.epoch_steps) and self.epoch_steps >= 1), 'epoch_steps', self.epoch_steps, 'None or an integer >= 1')
         _check(isint(self.size) and self.size >= 8, 'size', self.size, 'an integer >= 8 (pixels)')
         _check(isint(self.bs) and self.bs >= 1, 'bs', self.bs, 'an integer >= 1')
         _check(isinstance(self.valid_pct, (int, float)) and 0 < self.valid_pct < 1, 'valid_pct', self.valid_pct, 'a number in (0, 1)')

@@ -22,8 +22,8 @@ from .train import (train_model, evaluate, check_run_path, run_folder, run_confi
 from .tta import PAPER_TRANSFORMS, get_transforms, norm_stats, tta_view
 
 # %% auto #0
-__all__ = ['DISTILL_METHODS', 'PAPER_BASE_MODEL', 'PAPER_BASE_MODELS', 'pseudo_label', 'DistillResult', 'distill',
-           'plain_distillation', 'data_distillation', 'model_distillation', 'model_data_distillation',
+__all__ = ['DISTILL_METHODS', 'PAPER_BASE_MODEL', 'PAPER_BASE_MODELS', 'pseudo_label', 'DistillResult', 'teacher_quality',
+           'distill', 'plain_distillation', 'data_distillation', 'model_distillation', 'model_data_distillation',
            'plainDistillation', 'dataDistillation', 'modelDistillation', 'modelDataDistillation']
 
 # %% ../nbs/04_distill.ipynb #6289c8d6
@@ -188,6 +188,19 @@ def _teacher(kind, src, path, recipe, lay, path_unlabelled, show_progress) -> tu
     bl.test_metrics = evaluate(bl, path) if lay.test is not None else {}
     return bl, time.perf_counter() - t0, None
 
+def teacher_quality(learn:Learner, # A trained teacher
+                   ) -> dict: # valid_accuracy, chance, better_than_chance
+    "A teacher's accuracy on its own validation images, against chance there (the share of their most common class)"
+    with learn.no_bar(), learn.no_logging(): preds, targs = learn.get_preds(dl=learn.dls.valid)
+    targs = targs.view(-1)
+    n = len(targs)   # counts, so that equal shares compare equal
+    acc = int((preds.argmax(1) == targs).sum())/n if n else float('nan')
+    chance = int(torch.bincount(targs).max())/n if n else float('nan')
+    return dict(valid_accuracy=acc, chance=chance, better_than_chance=bool(acc > chance))
+
+def _no_pseudo_labels(files) -> pd.DataFrame:
+    return pd.DataFrame({'file': [str(f) for f in files], 'label': None, 'confidence': np.nan, 'agreement': np.nan, 'kept': False})
+
 def _pseudo_label_metrics(pl:pd.DataFrame, classes, known:bool) -> dict:
     "What the pseudo-labels were: how many kept, of which classes, how right (where the true labels are known)"
     kept = pl[pl.kept]
@@ -209,6 +222,7 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
             confidence:float=0.8, # Pseudo-labels with averaged confidence >= this are kept
             path_unlabelled=None, # Unlabelled images elsewhere (default `path/unlabelled`)
             base_recipe:Recipe|dict|None=None, # How the bases named here are trained: a Recipe, or a dict of changes to `recipe`
+            keep_weak_teachers:bool=False, # Keep teachers no better than chance on their validation images (default: leave them out)
             pl_bs:int=256, # Batch size of pseudo-labelling
             steps:list|tuple=(), # Steps after the target's training (see `train_model`), e.g. int8
             cbs:list|None=None, # Extra fastai callbacks for the target's training
@@ -241,8 +255,15 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
     names = [getattr(b, 'model_name', 'model') for b in base_learners]
     keys = _keys(names)
 
+    quality = [teacher_quality(b) for b in base_learners]
+    used = [q['better_than_chance'] or keep_weak_teachers for q in quality]
+    weak = [k for k, u in zip(keys, used) if not u]
+    if weak:
+        accs = ', '.join(f"{k} {q['valid_accuracy']:.3f} (chance {q['chance']:.3f})" for k, q, u in zip(keys, quality, used) if not u)
+        warnings.warn(f"Teacher(s) left out, no better than chance on their validation images: {accs}; keep_weak_teachers=True keeps them")
     t0 = time.perf_counter()
-    pl = pseudo_label(base_learners, unl, [f for _, f in tfms], confidence, bs=pl_bs)
+    teachers = [b for b, u in zip(base_learners, used) if u]
+    pl = pseudo_label(teachers, unl, [f for _, f in tfms], confidence, bs=pl_bs) if teachers else _no_pseudo_labels(unl)
     pl_seconds = time.perf_counter() - t0
     truth = _truth(lay)
     true = [truth.get(str(Path(f).resolve())) for f in pl.file]
@@ -251,11 +272,12 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
     kept = pl[pl.kept]
     note = None
     if not len(kept):
-        note = f"No pseudo-label reached confidence {confidence}: the target was trained on the labelled images alone"
+        why = "every teacher is no better than chance" if not teachers else f"no pseudo-label reached confidence {confidence}"
+        note = f"No pseudo-labels ({why}): the target was trained on the labelled images alone, so this run is not a result of {DISTILL_METHODS[method]}"
         warnings.warn(note)
 
     options = dict(base_models=names, base=['Learner' if k == 'learner' else str(s) for k, s in sources],
-                   transforms=[n for n, _ in tfms], confidence=confidence, pl_bs=pl_bs,
+                   transforms=[n for n, _ in tfms], confidence=confidence, pl_bs=pl_bs, keep_weak_teachers=keep_weak_teachers,
                    base_recipe=None if br is r else br.as_dict())
     tl = train_model(target, path, r, path_unlabelled=path_unlabelled, extra=kept[['file', 'label']] if len(kept) else None,
                      steps=steps, cbs=cbs, show_progress=show_progress, method=method, options=options)
@@ -266,8 +288,10 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
     metrics = dict(**{a: tm[a] for a in _TEST_KEYS if a in tm},
                    method=method, target_model=target, base_models=names, transforms=[n for n, _ in tfms], confidence=confidence,
                    models=models, **_pseudo_label_metrics(pl, lay.classes, known), note=note,
+                   status='ok' if len(kept) else 'no_pseudo_labels',
+                   teachers={k: dict(model=n, used=u, **{a: q[a] for a in ('valid_accuracy', 'chance')}) for k, n, u, q in zip(keys, names, used, quality)},
                    base_train_seconds=dict(zip(keys, base_seconds)), pseudo_label_seconds=pl_seconds,
-                   **{a: tm.get(a) for a in ('train_seconds', 'eval_seconds', 'epochs', 'n_train', 'n_valid')}, processes=tm.get('processes', 1))
+                   **{a: tm.get(a) for a in ('train_seconds', 'eval_seconds', 'epochs', 'n_train', 'n_valid', *tl.fit_log)}, processes=tm.get('processes', 1))
     config = run_config(method, target, path, r, options, path_unlabelled=path_unlabelled,
                         steps=[getattr(s, 'config', repr(s)) for s in steps], **{f'{k}_model_name': n for k, n in zip(keys, names)})
     run_path = None

@@ -24,8 +24,9 @@ from .consistency import fixmatch, mixmatch
 from .quantize import int8_steps
 
 # %% auto #0
-__all__ = ['METHODS', 'KEY', 'Method', 'resolve_method', 'method_function', 'Cell', 'parse_shard', 'study_cells', 'read_results',
-           'run_cell', 'run_study', 'merge_results', 'load_study_file', 'report', 'stats_ready']
+__all__ = ['METHODS', 'KEY', 'FINISHED', 'Method', 'resolve_method', 'method_function', 'Cell', 'parse_shard', 'study_cells',
+           'read_results', 'labelled_steps', 'run_cell', 'run_study', 'merge_results', 'load_study_file', 'report',
+           'stats_ready']
 
 # %% ../nbs/08_study.ipynb #7052d79b
 @dataclass(frozen=True)
@@ -100,11 +101,14 @@ def study_cells(datasets:dict, models, methods, seeds, shard=None) -> list[Cell]
 # %% ../nbs/08_study.ipynb #0049462c
 def _scalar(v): return isinstance(v, (int, float, str, bool))
 
+FINISHED = ('ok', 'no_pseudo_labels')   # statuses of cells that ran to the end (the second: a method that fell back)
+
 def _row(cell:Cell, folder:Path, status='ok', error='', seconds=None) -> dict:
     row = dict(zip(KEY, cell.key()), status=status, error=error)
     if status == 'ok':
         m = json.loads((folder/'metrics.json').read_text())
         row.update({k: v for k, v in m.items() if _scalar(v) and k not in row})
+        row['status'] = m.get('status', 'ok')
         row['run'] = str(folder)
     if seconds is not None: row['cell_seconds'] = round(seconds, 2)
     row['finished'] = datetime.now(timezone.utc).isoformat(timespec='seconds')
@@ -141,6 +145,14 @@ def _run_base(model, dataset, path, seed, out, recipe:Recipe, show_progress, cbs
         train_model(model, path, recipe.replace(seed=seed), folder, steps=int8_steps(model), show_progress=show_progress, cbs=cbs)
     return folder
 
+def labelled_steps(path, # A dataset root
+                   recipe:Recipe, # Its batch size, validation share and seed
+                  ) -> int:
+    "Optimiser steps in one pass over the labelled training images of `path` (fastai drops the last incomplete batch)"
+    from semicompact.data import Layout, _valid_idx
+    labels = Layout.find(path, need_test=False).labelled().label
+    return max(1, (len(labels) - len(_valid_idx(labels, recipe.valid_pct, recipe.seed)))//recipe.bs)
+
 def run_cell(cell:Cell, # The cell
              path:Path, # Its dataset's root
              out:Path, # Study folder
@@ -149,6 +161,7 @@ def run_cell(cell:Cell, # The cell
              show_progress:bool=False, # fastai's progress bars inside the cell
              method_kw:dict|None=None, # Method name -> options for that method only, e.g. {'fixmatch': {'mu': 3}}
              cbs:list|None=None, # Extra fastai callbacks for the training of the cell's network
+             equal_budgets:bool=True, # Without `epoch_steps` in the recipe, a distillation student trains for as many steps as the base
             ) -> Path:
     "Run one cell of a study (training its base models first if needed) and return its run folder"
     method, folder, r = resolve_method(cell.method), cell.folder(out), as_recipe(recipe)
@@ -158,7 +171,10 @@ def run_cell(cell:Cell, # The cell
         names = tuple((bases or {}).get(method.name, method.bases))
         kw['base_models'] = [_run_base(b, cell.dataset, path, cell.seed, out, r, show_progress) for b in names]
     _clean_stale(folder)
-    method.fn(cell.model, path, r.replace(seed=cell.seed), folder, steps=int8_steps(cell.model), show_progress=show_progress, cbs=cbs, **kw)
+    r = r.replace(seed=cell.seed)
+    if equal_budgets and r.epoch_steps is None and method.name.endswith('distillation'):   # its epoch: labelled + pseudo-labelled
+        r = r.replace(epoch_steps=labelled_steps(path, r))
+    method.fn(cell.model, path, r, folder, steps=int8_steps(cell.model), show_progress=show_progress, cbs=cbs, **kw)
     return folder
 
 # %% ../nbs/08_study.ipynb #12f048b9
@@ -175,6 +191,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
               method_kw:dict|None=None, # Method name -> options for that method only, e.g. {'fixmatch': {'mu': 3}}
               recipe:Recipe|dict|None=None, # How every method trains (see `Recipe`); each cell uses its own seed
               cbs:list|None=None, # Extra fastai callbacks for the training of each cell's network
+              equal_budgets:bool=True, # Every method trains for the same optimiser steps (see `run_cell`)
               **overrides, # Recipe options that change `recipe`, e.g. `epochs=20`
              ) -> pd.DataFrame: # The results table
     "Run (or resume) a grid of datasets × models × methods × seeds, one run folder per cell"
@@ -193,13 +210,13 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     res_path = out/('results.csv' if n == 1 else f'results.shard-{i}-of-{n}.csv')
     method_kw = {resolve_method(k).name: v for k, v in (method_kw or {}).items()}
     if main: (out/'study.json').write_text(json.dumps(dict(datasets={k: str(v) for k, v in ds.items()}, models=list(models), methods=list(methods),
-                                                  seeds=list(seeds), recipe=recipe.as_dict(), bases=bases, method_kw=method_kw), indent=2, default=str))
+                                                  seeds=list(seeds), recipe=recipe.as_dict(), bases=bases, method_kw=method_kw, equal_budgets=equal_budgets), indent=2, default=str))
     rows = {tuple(r[k] for k in KEY): r for r in read_results(res_path).to_dict('records')}
     rows = {(d, m, me, int(s)): r for (d, m, me, s), r in rows.items()}
     todo = []
     for c in cells:
         r = rows.get(c.key())
-        if r is not None and (r['status'] == 'ok' or not retry_failed): continue
+        if r is not None and (r['status'] in FINISHED or not retry_failed): continue
         todo.append(c)
     if verbose: print(f"{len(cells)} cells, {len(cells)-len(todo)} already done, {len(todo)} to run -> {res_path}")
     start = time.perf_counter()
@@ -209,7 +226,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
         if (folder/'metrics.json').exists(): row = _row(c, folder)          # finished before a kill: no retraining
         else:
             try:
-                run_cell(c, ds[c.dataset], out, recipe, bases, show_progress, method_kw, cbs)
+                run_cell(c, ds[c.dataset], out, recipe, bases, show_progress, method_kw, cbs, equal_budgets)
                 row = _row(c, folder, seconds=time.perf_counter() - t0)
             except Exception as e:
                 row = _row(c, folder, 'failed', f'{type(e).__name__}: {e}', time.perf_counter() - t0)
@@ -219,7 +236,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
         rows[c.key()] = row
         if main: _write_csv(list(rows.values()), res_path)
         if verbose:
-            what = f"f1={row['f1']:.3f}" if row['status'] == 'ok' and 'f1' in row else row['status'] + (f": {row['error'][:120]}" if row['error'] else '')
+            what = (f"f1={row['f1']:.3f}" + ('' if row['status'] == 'ok' else f" ({row['status']})")) if row['status'] in FINISHED and 'f1' in row else row['status'] + (f": {row['error'][:120]}" if row['error'] else '')
             spent = time.perf_counter() - start
             print(f"[{k}/{len(todo)}] {c}: {what} ({time.perf_counter()-t0:.0f} s; elapsed {_hms(spent)}, remaining ~{_hms(spent/k*(len(todo)-k))})")
     _barrier()
@@ -233,7 +250,7 @@ def merge_results(out, # Study folder holding results.shard-*.csv (and maybe res
     files = sorted(out.glob('results.shard-*.csv')) + ([out/'results.csv'] if (out/'results.csv').exists() else [])
     if not files: raise FileNotFoundError(f"No results.csv or results.shard-*.csv in {out}")
     df = pd.concat([read_results(f) for f in files], ignore_index=True)
-    df['_ok'] = df.status.eq('ok')
+    df['_ok'] = df.status.isin(FINISHED)
     df = df.sort_values(['_ok', 'finished'], kind='stable').drop_duplicates(KEY, keep='last').drop(columns='_ok')
     _write_csv(df.to_dict('records'), out/'results.csv')
     return read_results(out/'results.csv')
@@ -288,6 +305,8 @@ def report(results, # A results table (DataFrame) or the path of a results CSV
     import matplotlib.pyplot as plt
     from semicompact import stats
     df = stats_ready(results, value)
+    full = read_results(results) if isinstance(results, (str, Path)) else pd.DataFrame(results)
+    fell_back = full[full.status.eq('no_pseudo_labels')] if 'status' in full else full.iloc[:0]
     out = Path(out).expanduser(); out.mkdir(parents=True, exist_ok=True)
     seeds = f" × {df.seed.nunique()} seed(s)" if 'seed' in df else ''
     text = [f"# Results\n\n{len(df)} runs: {df.dataset.nunique()} dataset(s) × {df.model.nunique()} model(s) × "
@@ -297,6 +316,10 @@ def report(results, # A results table (DataFrame) or the path of a results CSV
         text.append(f"Only {df.dataset.nunique()} dataset(s) (blocks): the tests have little power and Iman-Davenport's F is a coarse "
                     "approximation (when every dataset ranks the groups alike its p-value is 0, while the post-hoc tests may "
                     "find no difference); read the p-values as indications.\n")
+    if len(fell_back):
+        text.append(f"{len(fell_back)} run(s) fell back and are left out of every comparison: the method kept no pseudo-label "
+                    "(no teacher better than chance, or none confident enough), so the network learnt from the labelled images alone: "
+                    + ', '.join(f"{r.dataset}/{r.model}/{r.method}/seed {r.seed}" for r in fell_back.itertuples()) + ".\n")
     tables, notes, figs = [], [], []
     def attempt(title, f, section=False):
         try: return f()

@@ -6,7 +6,7 @@ Docs: https://semicompact.github.io/semicompact/train.html.md"""
 
 # %% ../nbs/02_train.ipynb #83aefb07
 from __future__ import annotations
-import dataclasses, io, json, os, platform, shutil, sys, tempfile, time
+import dataclasses, io, json, math, os, platform, shutil, sys, tempfile, time
 from contextlib import contextmanager, nullcontext, ExitStack, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,17 +18,18 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
     from fastai.callback.schedule import minimum, steep, valley, slide
     from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback, TrackerCallback
     from fastai.learner import Learner, Recorder
-    from fastai.torch_core import set_seed, num_distrib, rank_distrib
+    from fastai.torch_core import set_seed, num_distrib, rank_distrib, find_bs
     from fastai.distributed import DistributedDL
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
-from .data import get_dls, test_dl, _tmp_dir, _commit_dir
+from .data import get_dls, test_dl, check_images, _tmp_dir, _commit_dir
 from .models import create_learner, create_model, resolve_model
 
 # %% auto #0
-__all__ = ['LR_METHODS', 'find_lr', 'HistoryCallback', 'EarlyStopping', 'is_distributed', 'is_main_process', 'setup_distributed',
-           'fit_recipe', 'evaluate', 'versions', 'check_run_path', 'run_folder', 'run_config', 'save_weights',
-           'save_run', 'Run', 'load_run', 'train_model']
+__all__ = ['LR_METHODS', 'find_lr', 'HistoryCallback', 'EarlyStopping', 'stop_floor', 'BNReestimate', 'reestimate_bn',
+           'is_distributed', 'is_main_process', 'setup_distributed', 'clean_dl', 'fixed_steps', 'fit_recipe',
+           'evaluate', 'versions', 'check_run_path', 'run_folder', 'run_config', 'save_weights', 'save_run', 'Run',
+           'load_run', 'train_model']
 
 # %% ../nbs/02_train.ipynb #9592e23c
 LR_METHODS = dict(zip(LR_METHOD_NAMES, (minimum, valley, steep, slide)))
@@ -46,29 +47,69 @@ def find_lr(learn:Learner, # The learner (its current freeze state is kept)
 
 # %% ../nbs/02_train.ipynb #f4f1d857
 class HistoryCallback(Callback):
-    "Record the losses and metrics of every epoch of every `fit` the learner runs"
+    "Record the losses and metrics of every epoch of every `fit` the learner runs, and count optimiser steps and images"
     order = Recorder.order + 1
-    def __init__(self): self.rows, self.stage = [], 'train'
+    def __init__(self): self.rows, self.stage, self.steps, self.images = [], 'train', 0, 0
     def before_epoch(self): self._t0 = time.perf_counter()
+    def after_batch(self):
+        if not self.training or hasattr(self.learn, 'lr_finder'): return
+        self.steps += 1; self.images += find_bs(self.learn.yb)
     def after_epoch(self):
         if hasattr(self.learn, 'lr_finder'): return   # the learning-rate finder's iterations are not epochs
         names = self.recorder.metric_names[1:-1]   # drop 'epoch' and 'time'
         vals = [float(v) if v is not None else np.nan for v in self.recorder.log[1:len(names)+1]]
         extra = {k: v for cb in self.learn.cbs if hasattr(cb, 'epoch_log') for k, v in cb.epoch_log().items()}
-        self.rows.append({'stage': self.stage, 'epoch': self.epoch, **dict(zip(names, vals)), **extra, 'seconds': time.perf_counter() - self._t0})
+        self.rows.append({'stage': self.stage, 'epoch': self.epoch, **dict(zip(names, vals)), **extra, 'steps': self.steps,
+                          'seconds': time.perf_counter() - self._t0})
     @property
     def df(self) -> pd.DataFrame: return pd.DataFrame(self.rows)
 
 # %% ../nbs/02_train.ipynb #eec50a7f
 class EarlyStopping(EarlyStoppingCallback):
-    "fastai's `EarlyStoppingCallback` that never stops before `min_epochs` epochs"
+    "fastai's `EarlyStoppingCallback` that never stops before `min_epochs` epochs, and remembers when and why the fit ended"
     def __init__(self, min_epochs:int=0, **kwargs): super().__init__(**kwargs); self.min_epochs = min_epochs
+    def before_fit(self):
+        super().before_fit(); self.best_epoch, self.stopped_epoch = None, None
     def after_epoch(self):
         TrackerCallback.after_epoch(self)
+        if self.new_best: self.best_epoch = self.epoch
         self.wait = 0 if self.new_best else self.wait + 1
         if self.wait >= self.patience and self.epoch + 1 >= self.min_epochs:
             print(f'No improvement since epoch {self.epoch-self.wait}: early stopping')
+            self.stopped_epoch = self.epoch
             raise CancelFitException()
+
+def stop_floor(recipe:Recipe) -> int:
+    "Epochs of the all-layers stage before which early stopping cannot fire: `min_epochs`, and with `patience_after_peak` the learning rate's peak plus `patience`"
+    floor = recipe.min_epochs
+    if recipe.patience_after_peak: floor = max(floor, math.ceil(recipe.pct_start*recipe.epochs) + recipe.patience)
+    return min(floor, recipe.epochs)
+
+class BNReestimate(Callback):
+    "Before each validation, re-estimate the batch-norm running statistics on clean images; nothing else of the network changes"
+    order = 50   # after the callbacks that swap weights for validation (e.g. an EMA)
+    def __init__(self, dl): self.dl = dl   # a loader of clean (not augmented), normalised images
+    def before_validate(self):
+        if hasattr(self.learn, 'lr_finder'): return
+        reestimate_bn(self.learn.model, self.dl)
+
+def reestimate_bn(model:torch.nn.Module, # The network (its weights are left alone)
+                  dl, # Batches of clean, normalised images, `(xb,)` or `(xb, yb)`
+                 ) -> torch.nn.Module:
+    "Replace the running mean and variance of every batch-norm layer of `model` by their averages over `dl`"
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not bns: return model
+    was_training, momenta = model.training, [m.momentum for m in bns]
+    for m in bns: m.reset_running_stats(); m.momentum = None   # None: a cumulative average over the batches
+    model.train()
+    try:
+        dev = next(model.parameters()).device
+        with torch.no_grad():
+            for b in dl: model(b[0].as_subclass(torch.Tensor).to(dev))
+    finally:
+        for m, mo in zip(bns, momenta): m.momentum = mo
+        model.train(was_training)
+    return model
 
 # %% ../nbs/02_train.ipynb #b50d2ecf
 def is_distributed() -> bool:
@@ -148,6 +189,29 @@ def _quiet(learn, show_progress):
     stack.enter_context(redirect_stdout(io.StringIO()))   # fastai's trackers print "Better model found ..."
     return stack
 
+def clean_dl(dls, # DataLoaders from `get_dls`
+             max_images:int=1024, # At most this many images (labelled training images first, then unlabelled ones)
+            ):
+    "A loader of clean (validation transforms) labelled training and unlabelled images, e.g. for `reestimate_bn`"
+    files = list(dict.fromkeys(map(str, dls.train.items.file)))[:max_images]
+    lay = getattr(dls, 'layout', None)
+    try: unl = lay.unlabelled_files() if lay is not None and len(files) < max_images else []
+    except (FileNotFoundError, SemicompactError): unl = []   # no unlabelled images: the labelled ones alone
+    files += check_images(unl[:max_images - len(files)])[0]
+    return dls.test_dl(pd.DataFrame({'file': list(map(str, files))}), bs=2*dls.bs)
+
+def fixed_steps(dl, # The training loader
+                steps:int, # Batches (optimiser steps) in each epoch
+               ):
+    "Make every epoch of `dl` `steps` batches drawn from its items: a fresh shuffled pass, repeated when the items are too few"
+    n_items, n = len(dl.dataset), steps*dl.bs
+    def get_idxs():
+        idxs = []
+        while len(idxs) < n: idxs += dl.rng.sample(range(n_items), n_items)
+        return idxs[:n]
+    dl.get_idxs, dl.n = get_idxs, n
+    return dl
+
 def fit_recipe(learn:Learner, # A learner from `create_learner`
                recipe:Recipe|dict|None=None, # How to train (default: `Recipe()`); its data options were used to build `learn.dls`
                cbs:list|None=None, # Extra callbacks for both stages
@@ -164,12 +228,15 @@ def fit_recipe(learn:Learner, # A learner from `create_learner`
         with _single_process(): lr = find_lr(learn, r.lr_method, r.num_it)
         return _from_main(lr) if dist else lr
     def fit(n, lr_, cbs_):
-        if not dist: return learn.fit_one_cycle(n, lr_, cbs=cbs_)
+        if not dist: return learn.fit_one_cycle(n, lr_, pct_start=r.pct_start, cbs=cbs_)
         bar = hasattr(learn, 'progress')
-        with learn.distrib_ctx(sync_bn=False, cpu=not torch.cuda.is_available()), _gloo_broadcast(): learn.fit_one_cycle(n, lr_, cbs=cbs_)
+        with learn.distrib_ctx(sync_bn=False, cpu=not torch.cuda.is_available()), _gloo_broadcast():
+            learn.fit_one_cycle(n, lr_, pct_start=r.pct_start, cbs=cbs_)
         if not bar and hasattr(learn, 'progress'): learn.remove_cb(learn.progress)   # fastai gives other processes a bar back
     hist = HistoryCallback()
     learn.add_cb(hist)
+    cbs = list(cbs or []) + ([BNReestimate(clean_dl(learn.dls))] if r.bn_reestimate else [])
+    es = EarlyStopping(monitor=r.monitor, patience=r.patience, min_epochs=stop_floor(r))
     old = learn.path, learn.model_dir
     with _scratch(dist) as scratch, _quiet(learn, show_progress):
         learn.path, learn.model_dir = Path(scratch), 'models'   # checkpoints never land in the dataset folder
@@ -181,13 +248,14 @@ def fit_recipe(learn:Learner, # A learner from `create_learner`
             hist.stage = 'all'
             learn.unfreeze()
             lr_all = rate()
-            track = [EarlyStopping(monitor=r.monitor, patience=r.patience, min_epochs=r.min_epochs),
-                     SaveModelCallback(monitor=r.monitor, fname='best', with_opt=False)]
-            fit(r.epochs, lr_all, track + list(cbs or []))
+            if two_stages and r.freeze_epochs and r.lr_body_ratio: lr_all = slice(lr_all*r.lr_body_ratio, lr_all)   # body lower than head
+            fit(r.epochs, lr_all, [es, SaveModelCallback(monitor=r.monitor, fname='best', with_opt=False)] + cbs)
         finally:
             learn.path, learn.model_dir = old
             learn.remove_cb(hist)
     learn.history = hist.df
+    learn.fit_log = dict(steps=hist.steps, images_seen=hist.images, best_epoch=es.best_epoch, stopped_epoch=es.stopped_epoch,
+                         stop_reason='early stopping' if es.stopped_epoch is not None else 'all epochs run')
     return learn
 
 # %% ../nbs/02_train.ipynb #837b367a
@@ -344,6 +412,7 @@ def train_model(model:str, # Model name (see `resolve_model`)
     config['processes'] = num_distrib() if _use_distributed(distributed) else 1   # before the loaders: binds this process to its GPU
     set_seed(r.seed, reproducible=True)
     dls = get_dls(path, path_unlabelled=path_unlabelled, extra=extra, **r.dls_options())
+    if r.epoch_steps: fixed_steps(dls.train, r.epoch_steps)
     learn = create_learner(model, dls, pretrained=r.pretrained, weights=weights)
     t0 = time.perf_counter()
     fit_recipe(learn, r, cbs=cbs, show_progress=show_progress, distributed=config['processes'] > 1)
@@ -351,7 +420,8 @@ def train_model(model:str, # Model name (see `resolve_model`)
     t0 = time.perf_counter()
     test = evaluate(learn) if dls.layout.test is not None else {}
     metrics = dict(**test, method=method, train_seconds=train_s, eval_seconds=time.perf_counter() - t0, epochs=int(len(learn.history)),
-                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), processes=config['processes'], models={name: test})
+                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **learn.fit_log, processes=config['processes'],
+                   models={name: test})
     for s in steps: metrics = s(learn, metrics)
     learn.test_metrics, learn.run_path = metrics, None
     if output_path is not None:
