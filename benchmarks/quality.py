@@ -33,12 +33,15 @@ def main():
     p.add_argument('--epochs', type=int, default=20)
     p.add_argument('--epoch-steps', type=int, default=10, help='optimiser steps per epoch, the same for every method')
     p.add_argument('--mu', type=float, default=3, help="FixMatch's unlabelled batch ratio (the paper's 7 is slow on a CPU)")
+    p.add_argument('--weights', nargs='+', default=[], metavar='MODEL=FILE',
+                   help='start MODEL from a local weights file (e.g. pretrained on another dataset), with the two-stage recipe')
     a = p.parse_args()
     from semicompact.core import Recipe
     from semicompact.data import make_digits
     from semicompact.study import run_study, report, FINISHED
     out = Path(a.out)
     datasets = {f'digits-{n}': make_digits(out/'data'/f'digits-{n}', size=32, n_labelled=n) for n in a.budgets}
+    weights = dict(w.split('=', 1) for w in a.weights)
     common = dict(epochs=a.epochs, epoch_steps=a.epoch_steps, size=32, pretrained=False, flip=False)
     if a.preset == 'paper': recipe, ema = Recipe.paper(**common), None
     else: recipe, ema = Recipe(**common, patience_after_peak=True, bn_reestimate=True), 0.999
@@ -47,13 +50,13 @@ def main():
                     bases={'plain_distillation': ['resnet18'], 'data_distillation': ['resnet18'],
                            'model_distillation': a.models, 'model_data_distillation': a.models},
                     method_kw={'data_distillation': {'transforms': NOFLIP}, 'model_data_distillation': {'transforms': NOFLIP},
-                               'fixmatch': {'mu': a.mu, 'ema': ema}, 'mixmatch': {'ema': ema}})
+                               'fixmatch': {'mu': a.mu, 'ema': ema}, 'mixmatch': {'ema': ema}}, weights=weights or None)
     wall = time.perf_counter() - t0
     idx = report(res, out/'report')
     done = res[res.status.isin(FINISHED)]
     table = (done[done.status == 'ok'].groupby(['dataset', 'model', 'method']).f1.agg(['mean', 'std', 'count']).round(4)
              .reset_index().to_dict('records'))
-    summary = dict(preset=a.preset, recipe=recipe.as_dict(), budget_steps=a.epochs*a.epoch_steps, wall_seconds_this_run=round(wall, 1),
+    summary = dict(preset=a.preset, recipe=recipe.as_dict(), weights=weights, budget_steps=a.epochs*a.epoch_steps, wall_seconds_this_run=round(wall, 1),
                    cells=len(res), ok=int((res.status == 'ok').sum()), failed=int((~res.status.isin(FINISHED)).sum()),
                    fell_back=done[done.status != 'ok'][['dataset', 'model', 'method', 'seed']].to_dict('records'),
                    f1=table, report=str(idx))

@@ -222,6 +222,7 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
             confidence:float=0.8, # Pseudo-labels with averaged confidence >= this are kept
             path_unlabelled=None, # Unlabelled images elsewhere (default `path/unlabelled`)
             base_recipe:Recipe|dict|None=None, # How the bases named here are trained: a Recipe, or a dict of changes to `recipe`
+            weights=None, # A local weights file the target starts from (see `train_model`)
             keep_weak_teachers:bool=False, # Keep teachers no better than chance on their validation images (default: leave them out)
             pl_bs:int=256, # Batch size of pseudo-labelling
             steps:list|tuple=(), # Steps after the target's training (see `train_model`), e.g. int8
@@ -280,7 +281,7 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
                    transforms=[n for n, _ in tfms], confidence=confidence, pl_bs=pl_bs, keep_weak_teachers=keep_weak_teachers,
                    base_recipe=None if br is r else br.as_dict())
     tl = train_model(target, path, r, path_unlabelled=path_unlabelled, extra=kept[['file', 'label']] if len(kept) else None,
-                     steps=steps, cbs=cbs, show_progress=show_progress, method=method, options=options)
+                     weights=weights, steps=steps, cbs=cbs, show_progress=show_progress, method=method, options=options)
     tm = tl.test_metrics
     models = {k: dict(model=n, role='base', **{a: v for a, v in b.test_metrics.items() if a in _TEST_KEYS})
               for k, n, b in zip(keys, names, base_learners)}

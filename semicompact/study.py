@@ -136,13 +136,14 @@ def _clean_stale(folder:Path):
         for p in folder.parent.glob(f'.{folder.name}.tmp-*'): shutil.rmtree(p, ignore_errors=True)
 
 # %% ../nbs/08_study.ipynb #be5288f4
-def _run_base(model, dataset, path, seed, out, recipe:Recipe, show_progress, cbs=None):
+def _run_base(model, dataset, path, seed, out, recipe:Recipe, show_progress, cbs=None, weights=None):
     "Train (once) the `base` cell of `model` and return its run folder"
     cell = Cell(dataset, model, 'base', seed)
     folder = cell.folder(out)
     if not (folder/'metrics.json').exists():
         _clean_stale(folder)
-        train_model(model, path, recipe.replace(seed=seed), folder, steps=int8_steps(model), show_progress=show_progress, cbs=cbs)
+        train_model(model, path, recipe.replace(seed=seed), folder, steps=int8_steps(model), show_progress=show_progress, cbs=cbs,
+                    weights=(weights or {}).get(model))
     return folder
 
 def labelled_steps(path, # A dataset root
@@ -162,18 +163,20 @@ def run_cell(cell:Cell, # The cell
              method_kw:dict|None=None, # Method name -> options for that method only, e.g. {'fixmatch': {'mu': 3}}
              cbs:list|None=None, # Extra fastai callbacks for the training of the cell's network
              equal_budgets:bool=True, # Without `epoch_steps` in the recipe, a distillation student trains for as many steps as the base
+             weights:dict|None=None, # Model name -> a local weights file its networks start from (e.g. pretrained on another dataset)
             ) -> Path:
     "Run one cell of a study (training its base models first if needed) and return its run folder"
     method, folder, r = resolve_method(cell.method), cell.folder(out), as_recipe(recipe)
-    if method.name == 'base': return _run_base(cell.model, cell.dataset, path, cell.seed, out, r, show_progress, cbs)
+    if method.name == 'base': return _run_base(cell.model, cell.dataset, path, cell.seed, out, r, show_progress, cbs, weights)
     kw = dict((method_kw or {}).get(method.name, {}))
     if method.bases:
         names = tuple((bases or {}).get(method.name, method.bases))
-        kw['base_models'] = [_run_base(b, cell.dataset, path, cell.seed, out, r, show_progress) for b in names]
+        kw['base_models'] = [_run_base(b, cell.dataset, path, cell.seed, out, r, show_progress, weights=weights) for b in names]
     _clean_stale(folder)
     r = r.replace(seed=cell.seed)
     if equal_budgets and r.epoch_steps is None and method.name.endswith('distillation'):   # its epoch: labelled + pseudo-labelled
         r = r.replace(epoch_steps=labelled_steps(path, r))
+    if (weights or {}).get(cell.model) is not None: kw['weights'] = weights[cell.model]
     method.fn(cell.model, path, r, folder, steps=int8_steps(cell.model), show_progress=show_progress, cbs=cbs, **kw)
     return folder
 
@@ -192,6 +195,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
               recipe:Recipe|dict|None=None, # How every method trains (see `Recipe`); each cell uses its own seed
               cbs:list|None=None, # Extra fastai callbacks for the training of each cell's network
               equal_budgets:bool=True, # Every method trains for the same optimiser steps (see `run_cell`)
+              weights:dict|None=None, # Model name -> a local weights file its networks start from (e.g. pretrained on another dataset)
               **overrides, # Recipe options that change `recipe`, e.g. `epochs=20`
              ) -> pd.DataFrame: # The results table
     "Run (or resume) a grid of datasets × models × methods × seeds, one run folder per cell"
@@ -210,7 +214,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     res_path = out/('results.csv' if n == 1 else f'results.shard-{i}-of-{n}.csv')
     method_kw = {resolve_method(k).name: v for k, v in (method_kw or {}).items()}
     if main: (out/'study.json').write_text(json.dumps(dict(datasets={k: str(v) for k, v in ds.items()}, models=list(models), methods=list(methods),
-                                                  seeds=list(seeds), recipe=recipe.as_dict(), bases=bases, method_kw=method_kw, equal_budgets=equal_budgets), indent=2, default=str))
+                                                  seeds=list(seeds), recipe=recipe.as_dict(), bases=bases, method_kw=method_kw, equal_budgets=equal_budgets, weights=weights), indent=2, default=str))
     rows = {tuple(r[k] for k in KEY): r for r in read_results(res_path).to_dict('records')}
     rows = {(d, m, me, int(s)): r for (d, m, me, s), r in rows.items()}
     todo = []
@@ -226,7 +230,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
         if (folder/'metrics.json').exists(): row = _row(c, folder)          # finished before a kill: no retraining
         else:
             try:
-                run_cell(c, ds[c.dataset], out, recipe, bases, show_progress, method_kw, cbs, equal_budgets)
+                run_cell(c, ds[c.dataset], out, recipe, bases, show_progress, method_kw, cbs, equal_budgets, weights)
                 row = _row(c, folder, seconds=time.perf_counter() - t0)
             except Exception as e:
                 row = _row(c, folder, 'failed', f'{type(e).__name__}: {e}', time.perf_counter() - t0)
