@@ -181,6 +181,15 @@ def _norm_stats(dls, device):
     mean, std = norm_stats(dls) or imagenet_stats
     return tuple(torch.as_tensor(v, dtype=torch.float32, device=device).view(1, -1, 1, 1) for v in (mean, std))
 
+def _check(name:str, value, ok, valid:str):
+    "Raise a `SemicompactError` naming option `name` unless `ok(value)` holds"
+    try: good = bool(ok(value))
+    except TypeError: good = False
+    if not good: raise SemicompactError(f"{name} must be {valid}, got {value!r}")
+
+_num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+_int = lambda v: isinstance(v, int) and not isinstance(v, bool)
+
 class UnlabelledCallback(Callback):
     "Base of the semi-supervised callbacks: unlabelled loader, endless draw, loss swap, per-epoch log, global steps, EMA"
     run_valid = False
@@ -189,8 +198,9 @@ class UnlabelledCallback(Callback):
                  epochs:int|None=None, # Epochs of the whole training, both stages (None: each fit is a training of its own)
                  ema:float|None=None, # Decay of an EMA of the weights used for evaluation, warmed up as min(ema, (1+t)/(10+t)); None: off
                 ):
-        if ema is not None and not 0 < ema < 1: raise SemicompactError(f"ema must be in (0, 1) or None, got {ema}")
-        if epochs is not None and not (isinstance(epochs, int) and epochs >= 1): raise SemicompactError(f"epochs must be an integer >= 1 or None, got {epochs!r}")
+        _check('mu', mu, lambda v: _num(v) and v > 0, 'a number > 0 (unlabelled images per labelled image in a step)')
+        _check('ema', ema, lambda v: v is None or (_num(v) and 0 < v < 1), 'None or a number in (0, 1), e.g. 0.999')
+        _check('epochs', epochs, lambda v: v is None or (_int(v) and v >= 1), 'None or an integer >= 1')
         self.mu, self.files, self.num_workers = mu, None if files is None else [Path(f) for f in files], num_workers
         self.epochs, self.ema = epochs, ema
         self.udl, self._it, self._swapped = None, None, False
@@ -210,7 +220,7 @@ class UnlabelledCallback(Callback):
         self._raw = None
         if self.udl is None:
             files = self.files if self.files is not None else dls.layout.unlabelled_files()
-            good, bad = check_images(files)
+            good, bad = check_images(files, decode=True)   # a truncated file fails here, not mid-run
             if bad: warnings.warn(f"Skipping {len(bad)} unreadable unlabelled images, e.g. {bad[0]}")
             self.files = [Path(f) for f in good]
             size = getattr(dls, 'size', None) or dls.one_batch()[0].shape[-1]
@@ -293,7 +303,11 @@ class FixMatchCallback(UnlabelledCallback):
                 ):
         super().__init__(mu, files, num_workers, epochs, ema)
         store_attr('tau,lambda_u,flip,translate,n_ops,cutout')
-        if not 0 < mu: raise SemicompactError(f"mu must be > 0, got {mu}")
+        _check('tau', tau, lambda v: _num(v) and 0 <= v <= 1, 'a confidence in [0, 1] (the paper: 0.95; 95 is not a confidence)')
+        _check('lambda_u', lambda_u, lambda v: _num(v) and v >= 0, 'a number >= 0')
+        _check('translate', translate, lambda v: _num(v) and 0 <= v <= 0.5, 'a share of the side in [0, 0.5]')
+        _check('n_ops', n_ops, lambda v: _int(v) and 0 <= v <= len(RA_OPS), f'an integer in [0, {len(RA_OPS)}]')
+        _check('cutout', cutout, lambda v: _num(v) and 0 <= v <= 1, 'a share of the side in [0, 1]')
 
     def before_batch(self):
         "Append the weak and strong views of a fresh unlabelled batch to the labelled batch"
@@ -341,7 +355,13 @@ class MixMatchCallback(UnlabelledCallback):
                 ):
         super().__init__(mu, files, num_workers, epochs, ema)
         store_attr('k,T,alpha,lambda_u,rampup,flip,translate,tau')
-        if k < 1: raise SemicompactError(f"k must be >= 1, got {k}")
+        _check('k', k, lambda v: _int(v) and v >= 1, 'an integer >= 1 (augmentations of each unlabelled image)')
+        _check('T', T, lambda v: _num(v) and v > 0, 'a temperature > 0 (the paper: 0.5)')
+        _check('alpha', alpha, lambda v: _num(v) and v > 0, 'a number > 0 (MixUp draws from Beta(alpha, alpha))')
+        _check('lambda_u', lambda_u, lambda v: _num(v) and v >= 0, 'a number >= 0')
+        _check('rampup', rampup, lambda v: _num(v) and 0 <= v <= 1, 'a share of training in [0, 1]')
+        _check('translate', translate, lambda v: _num(v) and 0 <= v <= 0.5, 'a share of the side in [0, 0.5]')
+        _check('tau', tau, lambda v: _num(v) and 0 <= v <= 1, 'a confidence in [0, 1]')
 
     def before_batch(self):
         "Guess labels for the unlabelled batch, then MixUp labelled and unlabelled images"

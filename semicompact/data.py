@@ -271,7 +271,7 @@ def get_dls(path, # Dataset root (see `Layout`)
     "fastai `DataLoaders` for the labelled images of `path`, validation split from the labelled images only"
     lay = Layout.find(path, path_unlabelled, need_test=False)
     items = lay.labelled()
-    good, bad = check_images(items.file)
+    good, bad = check_images(items.file, decode=True)
     _warn_bad(bad, str(lay.train))
     items = items[items.file.isin(set(good))].reset_index(drop=True)
     valid = _valid_idx(items.label, valid_pct, seed)
@@ -300,7 +300,7 @@ def test_dl(dls, # DataLoaders from `get_dls`
     items = lay.test_items()
     unknown = sorted(set(items.label) - set(dls.vocab))
     if unknown: raise SemicompactError(f"Test classes not known to the model: {', '.join(unknown)} (it knows {', '.join(dls.vocab)})")
-    good, bad = check_images(items.file)
+    good, bad = check_images(items.file, decode=True)
     _warn_bad(bad, str(lay.test))
     items = items[items.file.isin(set(good))].reset_index(drop=True)
     return dls.test_dl(items, with_labels=True, bs=bs or 2*dls.bs)
@@ -311,7 +311,7 @@ def unlabelled_dl(dls, # DataLoaders from `get_dls`
                  ):
     "An unlabelled DataLoader (validation transforms) over `files`; `dl.items.file` keeps their order"
     files = dls.layout.unlabelled_files() if files is None else [Path(f) for f in files]
-    good, bad = check_images(files)
+    good, bad = check_images(files, decode=True)
     _warn_bad(bad, 'the unlabelled images')
     if not good: raise SemicompactError("No readable unlabelled images")
     return dls.test_dl(pd.DataFrame({'file': [str(f) for f in good]}), bs=bs or 2*dls.bs)

@@ -70,7 +70,7 @@ def pseudo_label(learners, # A trained `Learner` or a list of them (their class 
     confidence = _check_confidence(confidence)
     views = [('identity', None)] + get_transforms(transforms)
     vocab = _same_vocab(learners)
-    files, bad = check_images(_unlabelled_items(items, learners[0]))
+    files, bad = check_images(_unlabelled_items(items, learners[0]), decode=True)   # a truncated file fails here, not mid-run
     _warn_bad(bad, 'the unlabelled images')
     if not files: raise SemicompactError("None of the unlabelled images could be read")
     n, c, k = len(files), len(vocab), len(learners)*len(views)

@@ -142,7 +142,10 @@ def _read_state_dict(path) -> dict:
     if not path.is_file(): raise FileNotFoundError(f"Weights file {path} does not exist")
     if path.suffix == '.safetensors':
         from safetensors.torch import load_file
-        sd = load_file(str(path))
+        try: sd = load_file(str(path))
+        except Exception as e:   # a copy cut short, a full disk: safetensors' own error names no file
+            raise SemicompactError(f"Cannot read weights file {path}: damaged or incomplete safetensors ({type(e).__name__}: {e}); "
+                                   "copy it again or train it again") from e
     else:
         try: sd = torch.load(path, map_location='cpu', weights_only=True)
         except Exception as e: raise SemicompactError(f"Cannot read weights file {path} as a state dict ({type(e).__name__}: {e})") from e

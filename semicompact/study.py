@@ -6,7 +6,8 @@ Docs: https://semicompact.github.io/semicompact/study.html.md"""
 
 # %% ../nbs/08_study.ipynb #d6354d28
 from __future__ import annotations
-import json, os, re, shutil, time, traceback, warnings
+import json, os, re, shutil, socket, time, traceback, warnings
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Callable
 from datetime import datetime, timezone
@@ -25,8 +26,8 @@ from .quantize import int8_steps
 
 # %% auto #0
 __all__ = ['METHODS', 'KEY', 'FINISHED', 'Method', 'resolve_method', 'method_function', 'Cell', 'parse_shard', 'study_cells',
-           'read_results', 'labelled_steps', 'run_cell', 'run_study', 'merge_results', 'load_study_file', 'report',
-           'stats_ready']
+           'read_results', 'labelled_steps', 'run_cell', 'study_lock', 'run_study', 'merge_results', 'load_study_file',
+           'report', 'stats_ready']
 
 # %% ../nbs/08_study.ipynb #7052d79b
 @dataclass(frozen=True)
@@ -125,7 +126,14 @@ def _write_csv(rows:list[dict], path:Path):
 def read_results(path) -> pd.DataFrame:
     "A study's results table (empty if the file does not exist yet)"
     path = Path(path)
-    return pd.read_csv(path, keep_default_na=False, na_values=['']) if path.exists() else pd.DataFrame(columns=KEY + ['status'])
+    empty = pd.DataFrame(columns=KEY + ['status'])
+    if not path.exists() or path.stat().st_size == 0: return empty   # not written yet, or emptied outside the library
+    try: df = pd.read_csv(path, keep_default_na=False, na_values=[''])
+    except (pd.errors.ParserError, UnicodeDecodeError) as e: raise SemicompactError(f"Results table {path} is damaged ({e})") from e
+    if df.empty and not len(df.columns): return empty
+    missing = [c for c in KEY if c not in df.columns]
+    if missing: raise SemicompactError(f"Results table {path} lacks the column(s) {', '.join(missing)}; a study's table has {', '.join(KEY)}, status, ...")
+    return df
 
 def _hms(s:float) -> str: return f"{int(s//3600)}:{int(s%3600//60):02d}:{int(s%60):02d}"
 
@@ -181,6 +189,31 @@ def run_cell(cell:Cell, # The cell
     return folder
 
 # %% ../nbs/08_study.ipynb #12f048b9
+@contextmanager
+def study_lock(path:Path, # The lock file (beside the results table it guards)
+              ):
+    "Hold the lock file `path` while the block runs; refuse when a live process holds it, take over from one that died"
+    host = socket.gethostname()
+    for _ in range(2):
+        try: fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY); break
+        except FileExistsError:
+            try: pid, owner = path.read_text().split()[:2]; pid = int(pid)
+            except (ValueError, OSError): pid, owner = None, host   # half-written: its writer died at once
+            if pid is not None and (owner != host or _alive(pid)):
+                raise SemicompactError(f"Study folder {path.parent} is in use by process {pid} on {owner} ({path.name}); wait for it to "
+                                       f"finish, or give each process its own shard (--shard i/n); delete {path} if that process is gone")
+            path.unlink(missing_ok=True)   # stale: the process that held it is gone
+    else: raise SemicompactError(f"Could not take the lock {path}")
+    os.write(fd, f"{os.getpid()} {host} {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n".encode()); os.close(fd)
+    try: yield path
+    finally: path.unlink(missing_ok=True)
+
+def _alive(pid:int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
 def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name -> root
               models, # Model names
               methods, # Method names (see `METHODS`)
@@ -213,36 +246,37 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     i, n = parse_shard(shard)
     res_path = out/('results.csv' if n == 1 else f'results.shard-{i}-of-{n}.csv')
     method_kw = {resolve_method(k).name: v for k, v in (method_kw or {}).items()}
-    if main: (out/'study.json').write_text(json.dumps(dict(datasets={k: str(v) for k, v in ds.items()}, models=list(models), methods=list(methods),
-                                                  seeds=list(seeds), recipe=recipe.as_dict(), bases=bases, method_kw=method_kw, equal_budgets=equal_budgets, weights=weights), indent=2, default=str))
-    rows = {tuple(r[k] for k in KEY): r for r in read_results(res_path).to_dict('records')}
-    rows = {(d, m, me, int(s)): r for (d, m, me, s), r in rows.items()}
-    todo = []
-    for c in cells:
-        r = rows.get(c.key())
-        if r is not None and (r['status'] in FINISHED or not retry_failed): continue
-        todo.append(c)
-    if verbose: print(f"{len(cells)} cells, {len(cells)-len(todo)} already done, {len(todo)} to run -> {res_path}")
-    start = time.perf_counter()
-    # a notebook shows fastprogress' bar; a terminal gets one line per cell with elapsed and remaining time
-    for k, c in enumerate(progress_bar(todo) if todo and verbose and IN_NOTEBOOK else todo, 1):
-        folder, t0 = c.folder(out), time.perf_counter()
-        if (folder/'metrics.json').exists(): row = _row(c, folder)          # finished before a kill: no retraining
-        else:
-            try:
-                run_cell(c, ds[c.dataset], out, recipe, bases, show_progress, method_kw, cbs, equal_budgets, weights)
-                row = _row(c, folder, seconds=time.perf_counter() - t0)
-            except Exception as e:
-                row = _row(c, folder, 'failed', f'{type(e).__name__}: {e}', time.perf_counter() - t0)
-                if main:
-                    (out/'errors').mkdir(exist_ok=True)
-                    (out/'errors'/f"{'-'.join(map(str, c.key()))}.txt").write_text(traceback.format_exc())
-        rows[c.key()] = row
-        if main: _write_csv(list(rows.values()), res_path)
-        if verbose:
-            what = (f"f1={row['f1']:.3f}" + ('' if row['status'] == 'ok' else f" ({row['status']})")) if row['status'] in FINISHED and 'f1' in row else row['status'] + (f": {row['error'][:120]}" if row['error'] else '')
-            spent = time.perf_counter() - start
-            print(f"[{k}/{len(todo)}] {c}: {what} ({time.perf_counter()-t0:.0f} s; elapsed {_hms(spent)}, remaining ~{_hms(spent/k*(len(todo)-k))})")
+    with (study_lock(out/f'.{res_path.name}.lock') if main else nullcontext()):   # one process per table (shards: one each)
+        if main: (out/'study.json').write_text(json.dumps(dict(datasets={k: str(v) for k, v in ds.items()}, models=list(models), methods=list(methods),
+                                                      seeds=list(seeds), recipe=recipe.as_dict(), bases=bases, method_kw=method_kw, equal_budgets=equal_budgets, weights=weights), indent=2, default=str))
+        rows = {tuple(r[k] for k in KEY): r for r in read_results(res_path).to_dict('records')}
+        rows = {(d, m, me, int(s)): r for (d, m, me, s), r in rows.items()}
+        todo = []
+        for c in cells:
+            r = rows.get(c.key())
+            if r is not None and (r['status'] in FINISHED or not retry_failed): continue
+            todo.append(c)
+        if verbose: print(f"{len(cells)} cells, {len(cells)-len(todo)} already done, {len(todo)} to run -> {res_path}")
+        start = time.perf_counter()
+        # a notebook shows fastprogress' bar; a terminal gets one line per cell with elapsed and remaining time
+        for k, c in enumerate(progress_bar(todo) if todo and verbose and IN_NOTEBOOK else todo, 1):
+            folder, t0 = c.folder(out), time.perf_counter()
+            if (folder/'metrics.json').exists(): row = _row(c, folder)          # finished before a kill: no retraining
+            else:
+                try:
+                    run_cell(c, ds[c.dataset], out, recipe, bases, show_progress, method_kw, cbs, equal_budgets, weights)
+                    row = _row(c, folder, seconds=time.perf_counter() - t0)
+                except Exception as e:
+                    row = _row(c, folder, 'failed', f'{type(e).__name__}: {e}', time.perf_counter() - t0)
+                    if main:
+                        (out/'errors').mkdir(exist_ok=True)
+                        (out/'errors'/f"{'-'.join(map(str, c.key()))}.txt").write_text(traceback.format_exc())
+            rows[c.key()] = row
+            if main: _write_csv(list(rows.values()), res_path)
+            if verbose:
+                what = (f"f1={row['f1']:.3f}" + ('' if row['status'] == 'ok' else f" ({row['status']})")) if row['status'] in FINISHED and 'f1' in row else row['status'] + (f": {row['error'][:120]}" if row['error'] else '')
+                spent = time.perf_counter() - start
+                print(f"[{k}/{len(todo)}] {c}: {what} ({time.perf_counter()-t0:.0f} s; elapsed {_hms(spent)}, remaining ~{_hms(spent/k*(len(todo)-k))})")
     _barrier()
     return read_results(res_path)
 
@@ -265,10 +299,16 @@ def load_study_file(path) -> dict:
     path = Path(path).expanduser()
     if not path.is_file(): raise FileNotFoundError(f"Study file {path} does not exist")
     text = path.read_text()
-    if path.suffix.lower() == '.json': spec = json.loads(text)
+    if path.suffix.lower() == '.json':
+        try: spec = json.loads(text)
+        except json.JSONDecodeError as e: raise SemicompactError(f"Study file {path}, line {e.lineno}, column {e.colno}: not valid JSON ({e.msg})") from e
     else:
         import yaml
-        spec = yaml.safe_load(text)
+        try: spec = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, 'problem_mark', None)
+            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ''
+            raise SemicompactError(f"Study file {path}{where}: not valid YAML ({getattr(e, 'problem', None) or e})") from e
     if not isinstance(spec, dict): raise SemicompactError(f"Study file {path} must hold a mapping with datasets, models, methods")
     missing = [k for k in ('datasets', 'models', 'methods') if k not in spec]
     if missing: raise SemicompactError(f"Study file {path} lacks {', '.join(missing)}")
@@ -375,8 +415,11 @@ def report(results, # A results table (DataFrame) or the path of a results CSV
 
 def stats_ready(results, value:str='f1') -> pd.DataFrame:
     "The `ok` rows of a results table (DataFrame or CSV path), checked for the columns the statistics need"
-    df = read_results(results) if isinstance(results, (str, Path)) else pd.DataFrame(results)
-    if isinstance(results, (str, Path)) and not Path(results).exists(): raise FileNotFoundError(f"Results file {results} does not exist")
+    if isinstance(results, (str, Path)):
+        if not Path(results).exists(): raise FileNotFoundError(f"Results file {results} does not exist")
+        df = read_results(results)
+        if df.empty: raise SemicompactError(f"Results file {results} holds no runs (it is empty)")
+    else: df = pd.DataFrame(results)
     missing = [c for c in ('dataset', 'model', 'method', value) if c not in df.columns]
     if missing: raise SemicompactError(f"Results lack column(s) {', '.join(missing)}; columns are {', '.join(map(str, df.columns))}")
     if 'status' in df: df = df[df.status.eq('ok')]

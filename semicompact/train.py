@@ -197,7 +197,7 @@ def clean_dl(dls, # DataLoaders from `get_dls`
     lay = getattr(dls, 'layout', None)
     try: unl = lay.unlabelled_files() if lay is not None and len(files) < max_images else []
     except (FileNotFoundError, SemicompactError): unl = []   # no unlabelled images: the labelled ones alone
-    files += check_images(unl[:max_images - len(files)])[0]
+    files += check_images(unl[:max_images - len(files)], decode=True)[0]
     return dls.test_dl(pd.DataFrame({'file': list(map(str, files))}), bs=2*dls.bs)
 
 def fixed_steps(dl, # The training loader
@@ -380,8 +380,12 @@ def load_run(path) -> Run:
     path = Path(path).expanduser()
     if not (path/'config.json').exists() or not (path/'metrics.json').exists():
         raise FileNotFoundError(f"{path} is not a finished run folder (no config.json / metrics.json)")
+    def read(name):
+        try: return json.loads((path/name).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise SemicompactError(f"Run folder {path}: {name} is damaged ({e}); run it again (overwrite=True) or restore the file") from e
     hist = pd.read_csv(path/'history.csv') if (path/'history.csv').exists() else None
-    return Run(path, json.loads((path/'config.json').read_text()), json.loads((path/'metrics.json').read_text()), hist)
+    return Run(path, read('config.json'), read('metrics.json'), hist)
 
 # %% ../nbs/02_train.ipynb #21f53f37
 _TEST_KEYS = ('accuracy', 'precision', 'recall', 'f1', 'n')

@@ -1,0 +1,174 @@
+"""A fault battery: damaged files and bad options end in a clear error that names the input (or in one warning that
+lists the files skipped), never in a dependency's traceback or a silent wrong result; the user's files are left
+byte-for-byte as they were."""
+import hashlib, json, os, shutil, subprocess, sys, warnings
+from pathlib import Path
+
+import numpy as np, pytest
+from PIL import Image
+
+from semicompact.core import SemicompactError
+
+def _digest(folder:Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob('*')) if p.is_file()}
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, '-m', 'semicompact.cli', *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+def _one_line_error(r, *words):
+    assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
+    assert r.stderr.startswith('semicompact: error:') and r.stderr.strip().count('\n') == 0, r.stderr[-2000:]
+    for w in words: assert w in r.stderr, (w, r.stderr)
+
+@pytest.fixture(scope='module')
+def digits(tmp_path_factory):
+    from semicompact.data import make_digits
+    return make_digits(tmp_path_factory.mktemp('data')/'digits', size=16, n_labelled=5)
+
+@pytest.fixture(scope='module')
+def run(digits, tmp_path_factory):
+    from semicompact.train import train_model
+    out = tmp_path_factory.mktemp('runs')/'base'
+    train_model('resnet18', digits, epochs=1, size=16, bs=16, pretrained=False, lr=1e-3, flip=False, show_progress=False, output_path=out)
+    return out
+
+def _copy(src:Path, dest:Path) -> Path:
+    shutil.copytree(src, dest); return dest
+
+# damaged weights and run folders
+
+def test_truncated_safetensors(run, tmp_path):
+    from semicompact.train import load_run
+    from semicompact.models import create_model
+    bad = _copy(run, tmp_path/'bad')
+    w = bad/'model.safetensors'; w.write_bytes(w.read_bytes()[:100])
+    before = _digest(bad)
+    with pytest.raises(SemicompactError, match='Cannot read weights file .*model.safetensors.*damaged or incomplete'): load_run(bad).model()
+    with pytest.raises(SemicompactError, match='model.safetensors'): create_model('resnet18', 10, pretrained=False, weights=w)
+    _one_line_error(_cli('export', bad, tmp_path/'x.onnx'), 'model.safetensors', 'damaged or incomplete')
+    assert _digest(bad) == before
+
+@pytest.mark.parametrize('name', ['config.json', 'metrics.json'])
+def test_damaged_run_json(run, tmp_path, name):
+    from semicompact.train import load_run
+    bad = _copy(run, tmp_path/'bad')
+    (bad/name).write_text((bad/name).read_text()[:40])
+    with pytest.raises(SemicompactError, match=f'{name} is damaged'): load_run(bad)
+
+def test_damaged_teacher_run_fails_before_training(digits, run, tmp_path):
+    from semicompact.distill import plain_distillation
+    bad = _copy(run, tmp_path/'teacher')
+    (bad/'config.json').write_text('{"model": ')
+    with pytest.raises(SemicompactError, match='config.json is damaged'):
+        plain_distillation('resnet18', digits, base_models=bad, epochs=1, size=16, pretrained=False, show_progress=False)
+
+# images that pass the header check but cannot be decoded
+
+def _truncate_some(folder:Path, n:int) -> list:
+    files = sorted(p for p in folder.rglob('*.png'))[:n]
+    for f in files: f.write_bytes(f.read_bytes()[:len(f.read_bytes())//2])
+    return files
+
+@pytest.fixture
+def broken(digits, tmp_path):
+    d = _copy(digits, tmp_path/'broken')
+    bad = _truncate_some(d/'unlabelled', 3) + _truncate_some(d/'train', 2) + _truncate_some(d/'test', 2)
+    return d, bad
+
+def test_truncated_images_are_skipped_with_one_warning_each_place(broken):
+    from semicompact.data import get_dls, test_dl, check_images
+    from semicompact.train import train_model
+    from semicompact.distill import pseudo_label
+    d, bad = broken
+    assert all(check_images([f])[0] for f in bad) and not any(check_images([f], decode=True)[0] for f in bad)   # headers read fine
+    before = _digest(d)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        learn = train_model('resnet18', d, epochs=1, size=16, bs=16, pretrained=False, lr=1e-3, flip=False, show_progress=False)
+        pl = pseudo_label(learn)
+    msgs = ' '.join(str(x.message) for x in w)
+    for n, where in ((2, d/'train'), (2, d/'test'), (3, 'the unlabelled images')):
+        assert f'Skipped {n} corrupt image file(s) in {where}' in msgs, msgs   # one warning per place, naming the files
+    assert all(str(f) in msgs for f in bad)
+    assert len(pl) == len(list((d/'unlabelled').rglob('*.png'))) - 3
+    assert learn.test_metrics['n'] == len(list((d/'test').rglob('*.png'))) - 2
+    assert _digest(d) == before
+
+def test_truncated_unlabelled_images_in_fixmatch(broken):
+    from semicompact.consistency import fixmatch
+    d, _ = broken
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        learn = fixmatch('resnet18', d, epochs=1, size=16, bs=16, pretrained=False, lr=1e-3, flip=False, show_progress=False, mu=1)
+    assert any('unreadable unlabelled' in str(x.message) for x in w)
+    assert learn.test_metrics['f1'] >= 0
+
+# options, checked before any training
+
+BAD_OPTIONS = [
+    ('fixmatch', dict(tau=1.5), 'tau must be'), ('fixmatch', dict(tau=95), 'tau must be'), ('fixmatch', dict(mu=-1), 'mu must be'),
+    ('fixmatch', dict(lambda_u=-1), 'lambda_u must be'), ('fixmatch', dict(n_ops=-1), 'n_ops must be'),
+    ('fixmatch', dict(cutout=2), 'cutout must be'), ('fixmatch', dict(ema=1.0), 'ema must be'),
+    ('fixmatch', dict(repeat_labelled=0), 'repeat_labelled must be'),
+    ('mixmatch', dict(T=0), 'T must be'), ('mixmatch', dict(alpha=0), 'alpha must be'), ('mixmatch', dict(mu=-1), 'mu must be'),
+    ('mixmatch', dict(lambda_u=-1), 'lambda_u must be'), ('mixmatch', dict(k=0), 'k must be'), ('mixmatch', dict(rampup=2), 'rampup must be'),
+    ('mixmatch', dict(epochs=0), 'epochs must be'), ('mixmatch', dict(bs=0), 'bs must be'), ('mixmatch', dict(size=4), 'size must be'),
+    ('mixmatch', dict(valid_pct=0), 'valid_pct must be'), ('mixmatch', dict(lr=-1), 'lr must be'), ('mixmatch', dict(patience=0), 'patience must be'),
+    ('mixmatch', dict(epoch_steps=0), 'epoch_steps must be'), ('mixmatch', dict(pct_start=1), 'pct_start must be'),
+]
+
+@pytest.mark.parametrize('method,kw,msg', BAD_OPTIONS, ids=[f'{m}-{k}' for m, k, _ in BAD_OPTIONS])
+def test_bad_option(digits, tmp_path, method, kw, msg):
+    from semicompact import consistency
+    before = _digest(digits)
+    with pytest.raises(SemicompactError, match=msg):
+        getattr(consistency, method)('resnet18', digits, output_path=tmp_path/'run', show_progress=False, **kw)
+    assert not (tmp_path/'run').exists() and _digest(digits) == before
+
+def test_bad_options_on_the_command_line(digits, tmp_path):
+    _one_line_error(_cli('fixmatch', '--model', 'resnet18', '--data', digits, '--tau', '95'), 'tau must be')
+    _one_line_error(_cli('mixmatch', '--model', 'resnet18', '--data', digits, '--T', '0'), 'T must be')
+    _one_line_error(_cli('train', '--model', 'resnet18', '--data', digits, '--epochs', '0'), 'epochs must be')
+    _one_line_error(_cli('study', '--data', digits, '--models', 'resnet18', '--methods', 'base', '--out', tmp_path/'s', '--shard', '3/2'), 'shard')
+
+# study files and results tables
+
+def test_damaged_study_files(digits, tmp_path):
+    from semicompact.study import load_study_file
+    y = tmp_path/'study.yaml'; y.write_text(f"datasets: [{digits}]\nmodels: [resnet18\nmethods: [base]\n")
+    with pytest.raises(SemicompactError, match=r'study.yaml, line \d+, column \d+: not valid YAML'): load_study_file(y)
+    j = tmp_path/'study.json'; j.write_text('{"datasets": ["a"],\n "models": ["resnet18"]\n "methods": ["base"]}')
+    with pytest.raises(SemicompactError, match=r'study.json, line 3, column 2: not valid JSON'): load_study_file(j)
+    _one_line_error(_cli('study', y), 'study.yaml, line')
+
+def test_results_tables(digits, tmp_path):
+    from semicompact.study import read_results, run_study, report
+    out = tmp_path/'s'; out.mkdir()
+    (out/'results.csv').write_text('')                               # emptied outside the library: nothing done yet
+    assert len(read_results(out/'results.csv')) == 0
+    res = run_study([digits], ['resnet18'], ['base'], out, epochs=1, size=16, bs=16, pretrained=False, lr=1e-3, verbose=False)
+    assert res.status.tolist() == ['ok']
+    (tmp_path/'other.csv').write_text('a,b\n1,2\n')
+    with pytest.raises(SemicompactError, match='other.csv lacks the column'): read_results(tmp_path/'other.csv')
+    (tmp_path/'empty.csv').write_text('')
+    with pytest.raises(SemicompactError, match='empty.csv holds no runs'): report(tmp_path/'empty.csv', tmp_path/'r')
+
+# one study folder, two processes
+
+def test_lock_refuses_a_second_process_and_takes_over_a_stale_one(digits, tmp_path):
+    from semicompact.study import study_lock, run_study
+    out = tmp_path/'s'; out.mkdir()
+    holder = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    try:
+        import socket
+        (out/'.results.csv.lock').write_text(f'{holder.pid} {socket.gethostname()} now\n')
+        with pytest.raises(SemicompactError, match=f'in use by process {holder.pid}'):
+            run_study([digits], ['resnet18'], ['base'], out, epochs=1, size=16, bs=16, pretrained=False, lr=1e-3, verbose=False)
+        _one_line_error(_cli('study', '--data', digits, '--models', 'resnet18', '--methods', 'base', '--out', out), 'in use by process')
+        assert not (out/'runs').exists()                                 # it refused before training anything
+    finally: holder.kill(); holder.wait()
+    res = run_study([digits], ['resnet18'], ['base'], out, epochs=1, size=16, bs=16, pretrained=False, lr=1e-3, verbose=False)
+    assert res.status.tolist() == ['ok'] and not (out/'.results.csv.lock').exists()   # the dead holder's lock was taken over, then released
+    with study_lock(out/'.x.lock'):
+        with pytest.raises(SemicompactError, match='in use'):
+            with study_lock(out/'.x.lock'): pass
