@@ -189,6 +189,28 @@ def run_cell(cell:Cell, # The cell
     return folder
 
 # %% ../nbs/08_study.ipynb #12f048b9
+def _repair(rows:dict, cells:list, out:Path) -> tuple[dict, int]:
+    "Check the table's rows against the run folders: rebuild what a complete folder can tell, drop what it contradicts"
+    fixed, keep = 0, {}
+    for c in cells:
+        r, folder = rows.pop(c.key(), None), c.folder(out)
+        complete = (folder/'metrics.json').is_file()
+        if r is not None and r.get('status') not in (*FINISHED, 'failed'): r = None   # a damaged row (e.g. a line cut short)
+        if complete and (r is None or r.get('status') == 'failed' or not _same(r, folder)):
+            try: r, fixed = _row(c, folder), fixed + 1
+            except (SemicompactError, ValueError, KeyError): r = None   # the folder is damaged too: the cell runs again
+        elif r is not None and r.get('status') in FINISHED and not complete: r, fixed = None, fixed + 1   # its folder is gone
+        if r is not None: keep[c.key()] = r
+    return {**rows, **keep}, fixed   # rows of other cells (another shard's, an earlier grid's) are kept as they are
+
+def _same(r:dict, folder:Path) -> bool:
+    "Whether row `r` says what the run folder's metrics.json says"
+    try: m = json.loads((folder/'metrics.json').read_text())
+    except (json.JSONDecodeError, OSError): return False
+    f = r.get('f1')
+    return r.get('status') in FINISHED and str(r.get('run', '')) == str(folder) and (
+        ('f1' not in m and (f is None or f != f)) or (isinstance(f, (int, float)) and abs(f - m.get('f1', float('nan'))) < 1e-9))
+
 @contextmanager
 def study_lock(path:Path, # The lock file (beside the results table it guards)
               ):
@@ -249,8 +271,14 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     with (study_lock(out/f'.{res_path.name}.lock') if main else nullcontext()):   # one process per table (shards: one each)
         if main: (out/'study.json').write_text(json.dumps(dict(datasets={k: str(v) for k, v in ds.items()}, models=list(models), methods=list(methods),
                                                       seeds=list(seeds), recipe=recipe.as_dict(), bases=bases, method_kw=method_kw, equal_budgets=equal_budgets, weights=weights), indent=2, default=str))
-        rows = {tuple(r[k] for k in KEY): r for r in read_results(res_path).to_dict('records')}
-        rows = {(d, m, me, int(s)): r for (d, m, me, s), r in rows.items()}
+        rows, damaged = {}, 0
+        for r in read_results(res_path).to_dict('records'):
+            try: rows[(str(r['dataset']), str(r['model']), str(r['method']), int(r['seed']))] = r
+            except (TypeError, ValueError): damaged += 1   # a line cut short or edited: its cell is looked at again below
+        rows, fixed = _repair(rows, cells, out)
+        if fixed + damaged:
+            if verbose: print(f"{res_path.name}: {fixed + damaged} row(s) did not match their run folders; rebuilt from the folders, or the cells run again")
+            if main: _write_csv(list(rows.values()), res_path)
         todo = []
         for c in cells:
             r = rows.get(c.key())

@@ -172,3 +172,22 @@ def test_lock_refuses_a_second_process_and_takes_over_a_stale_one(digits, tmp_pa
     with study_lock(out/'.x.lock'):
         with pytest.raises(SemicompactError, match='in use'):
             with study_lock(out/'.x.lock'): pass
+
+def test_damaged_results_table_is_rebuilt_from_run_folders(digits, tmp_path, capsys):
+    from semicompact.study import run_study, read_results
+    out = tmp_path/'s'
+    kw = dict(epochs=1, size=16, bs=16, pretrained=False, lr=1e-3)
+    good = run_study([digits], ['resnet18'], ['base'], out, seeds=(1, 2, 3), verbose=False, **kw)
+    mtimes = {p: p.stat().st_mtime for p in (out/'runs').rglob('metrics.json')}
+    text = (out/'results.csv').read_text()
+    lines = text.splitlines()
+    lines[1] = lines[1].replace(',ok,', ',o,', 1)                    # an edited row
+    (out/'results.csv').write_text('\n'.join(lines)[:-40])            # and the last line cut short
+    res = run_study([digits], ['resnet18'], ['base'], out, seeds=(1, 2, 3), **kw)
+    assert 'row(s) did not match their run folders' in capsys.readouterr().out
+    assert {p: p.stat().st_mtime for p in (out/'runs').rglob('metrics.json')} == mtimes   # nothing trained again
+    cols = ['dataset', 'model', 'method', 'seed', 'status', 'f1', 'run']
+    assert res[cols].equals(good[cols])                                # the table is whole again, each cell once
+    shutil.rmtree(out/'runs'/digits.name/'resnet18'/'base'/'seed2')    # a row whose run folder is gone: the cell runs again
+    res = run_study([digits], ['resnet18'], ['base'], out, seeds=(1, 2, 3), verbose=False, **kw)
+    assert res.status.tolist() == ['ok']*3 and (out/'runs'/digits.name/'resnet18'/'base'/'seed2'/'metrics.json').exists()
