@@ -87,6 +87,13 @@ def main():
         m = json.loads((tmp/'q'/'metrics.json').read_text())
         return {k: v['f1'] for k, v in m['models'].items()}
 
+    @section(res, 'quality_options')
+    def _():   # the quality protocol's options on the device: fixed step budget, BN re-estimation, EMA with warm-up
+        from semicompact.consistency import fixmatch
+        learn = fixmatch('resnet18', data, epochs=a.epochs, epoch_steps=10, bn_reestimate=True, patience_after_peak=True, ema=0.999, mu=3, **kw)
+        m = learn.test_metrics
+        return dict(f1=m['f1'], steps=m['steps'], stop_reason=m['stop_reason'], best_epoch=m['best_epoch'], train_seconds=m['train_seconds'])
+
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=2, default=str))
     print('written', a.out)

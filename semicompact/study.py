@@ -263,6 +263,9 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     if not models: raise SemicompactError("models is empty: give at least one model name")
     if not methods: raise SemicompactError("methods is empty: valid methods are " + ', '.join(METHODS))
     for m in methods: resolve_method(m)
+    seeds = [seeds] if isinstance(seeds, int) else list(seeds or [])
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise SemicompactError(f"seeds must be one or more integers, got {seeds!r}")
     recipe = as_recipe(recipe, **overrides)
     cells = study_cells(ds, models, methods, seeds, shard)
     i, n = parse_shard(shard)

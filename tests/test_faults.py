@@ -130,6 +130,9 @@ def test_bad_options_on_the_command_line(digits, tmp_path):
     _one_line_error(_cli('mixmatch', '--model', 'resnet18', '--data', digits, '--T', '0'), 'T must be')
     _one_line_error(_cli('train', '--model', 'resnet18', '--data', digits, '--epochs', '0'), 'epochs must be')
     _one_line_error(_cli('study', '--data', digits, '--models', 'resnet18', '--methods', 'base', '--out', tmp_path/'s', '--shard', '3/2'), 'shard')
+    from semicompact.study import run_study
+    for seeds in ((), ('1',), (1.5,)):
+        with pytest.raises(SemicompactError, match='seeds must be one or more integers'): run_study([digits], ['resnet18'], ['base'], tmp_path/'t', seeds=seeds)
 
 # study files and results tables
 
