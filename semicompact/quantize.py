@@ -19,7 +19,7 @@ from PIL import Image
 
 from .data import Layout, get_dls, image_files, check_images
 from .models import create_model, create_learner, model_info, resolve_model, list_models
-from .train import train_model, evaluate, run_folder, save_run, check_run_path
+from .train import train_model, evaluate, run_folder, save_run, check_run_path, _TEST_KEYS
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'BACKENDS', 'EXPORT_FORMATS', 'OnnxModel', 'CPUModel', 'calib_batches', 'quantize',
@@ -378,8 +378,6 @@ def save_int8(q, # An int8 `Learner` or network from `quantize`
         f = folder/f'{name}_int8.pth'
         torch.save(net.state_dict(), f)
     return f
-
-_TEST_KEYS = ('accuracy', 'precision', 'recall', 'f1', 'n')
 
 class Int8:
     "A step after training (`train_model(..., steps=[Int8()])`): quantize the network, evaluate and save the int8 one as the run's"

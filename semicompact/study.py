@@ -258,7 +258,6 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     setup_distributed()   # under `accelerate launch`/`torchrun`: every cell trains on all the processes, the main one writes
     main = is_main_process()
     verbose = verbose and main
-    out = Path(out).expanduser(); out.mkdir(parents=True, exist_ok=True)
     ds = _datasets(datasets)
     if not models: raise SemicompactError("models is empty: give at least one model name")
     if not methods: raise SemicompactError("methods is empty: valid methods are " + ', '.join(METHODS))
@@ -267,6 +266,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise SemicompactError(f"seeds must be one or more integers, got {seeds!r}")
     recipe = as_recipe(recipe, **overrides)
+    out = Path(out).expanduser(); out.mkdir(parents=True, exist_ok=True)   # only once every input is checked
     cells = study_cells(ds, models, methods, seeds, shard)
     i, n = parse_shard(shard)
     res_path = out/('results.csv' if n == 1 else f'results.shard-{i}-of-{n}.csv')

@@ -133,6 +133,7 @@ def test_bad_options_on_the_command_line(digits, tmp_path):
     from semicompact.study import run_study
     for seeds in ((), ('1',), (1.5,)):
         with pytest.raises(SemicompactError, match='seeds must be one or more integers'): run_study([digits], ['resnet18'], ['base'], tmp_path/'t', seeds=seeds)
+    assert not (tmp_path/'t').exists()   # nothing written for bad input
 
 # study files and results tables
 
