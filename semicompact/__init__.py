@@ -1,20 +1,3 @@
-"""Semi-supervised learning for compact image classifiers in the biomedical context
-
-```python
-import semicompact.core, semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill, semicompact.consistency
-import semicompact.quantize, semicompact.stats, semicompact.study
-from semicompact.core import *
-from semicompact.data import *
-from semicompact.models import *
-from semicompact.train import *
-from semicompact.tta import *
-from semicompact.distill import *
-from semicompact.consistency import *
-from semicompact.quantize import *
-from semicompact.stats import *
-from semicompact.study import *
-__all__ = [n for m in (semicompact.core, semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill,
-                       semicompact.consistency, semicompact.quantize, semicompact.stats, semicompact.study) for n in m.__all__ if not n.startswith('cmd_')]
-```"""
+"""Semi-supervised learning for compact image classifiers in the biomedical context: train a network small and fast enough for a phone or an edge device (MixNet, MnasNet, FBNet, MobileNet, ResNet-18, SqueezeNet, ShuffleNet, int8 ResNets) on a folder of images of which only a few are labelled, with the paper's splits and fastai recipe, self-training (plain, data, model and model-data distillation), FixMatch and MixMatch, int8 export and the statistics to compare methods; `from semicompact.all import *` imports the whole API and `semicompact --help` lists the commands."""
 
 __version__ = "0.0.1"

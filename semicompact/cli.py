@@ -106,7 +106,7 @@ def cmd_mixmatch(a):
     from semicompact.consistency import mixmatch
     from semicompact.quantize import int8_steps
     learn = mixmatch(a.model, a.data, recipe_args(a), a.out, path_unlabelled=a.unlabelled, weights=a.weights, steps=int8_steps(a.model),
-                     k=a.k, T=a.T, alpha=a.alpha, lambda_u=a.lambda_u, rampup=a.rampup, mu=a.mu,
+                     k=a.k, T=a.T, alpha=a.alpha, lambda_u=a.lambda_u, rampup=a.rampup, mu=a.mu, ema=a.ema,
                      repeat_labelled=a.repeat_labelled, **_run_kw(a))
     _print_run(learn, a.out)
 
@@ -234,7 +234,6 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument('--mu', type=float, default=7, help='unlabelled images per labelled image in a batch (default: 7)')
             c.add_argument('--tau', type=float, default=0.95, help='confidence threshold of the pseudo-labels (default: 0.95)')
             c.add_argument('--lambda-u', type=float, default=1.0, help='weight of the unlabelled loss (default: 1)')
-            c.add_argument('--ema', type=float, help='EMA decay of the weights used for evaluation (default: none)')
             c.add_argument('--n-ops', type=int, default=2, help='RandAugment operations per image (default: 2)')
             c.add_argument('--cutout', type=float, default=0.5, help='Cutout size as a share of the side (default: 0.5)')
             c.set_defaults(func=cmd_fixmatch)
@@ -243,9 +242,11 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument('--T', type=float, default=0.5, help='sharpening temperature (default: 0.5)')
             c.add_argument('--alpha', type=float, default=0.75, help='MixUp Beta parameter (default: 0.75)')
             c.add_argument('--lambda-u', type=float, default=75.0, help='weight of the unlabelled loss after ramp-up (default: 75)')
-            c.add_argument('--rampup', type=float, default=0.4, help='share of each fit over which the weight ramps up (default: 0.4)')
+            c.add_argument('--rampup', type=float, default=0.4, help='share of the whole training (both stages) over which the weight ramps up (default: 0.4)')
             c.add_argument('--mu', type=float, default=1, help='unlabelled images per labelled image in a batch (default: 1)')
             c.set_defaults(func=cmd_mixmatch)
+        c.add_argument('--ema', type=float, default=0.999, help='EMA decay of the weights used for evaluation, with warm-up (default: 0.999)')
+        c.add_argument('--no-ema', dest='ema', action='store_const', const=None, help='no EMA: evaluate the trained weights (the paper)')
         _add_train_flags(c)
 
     ef = sub.add_parser('efficiency', help="the paper's Table 13: size, FLOPs and CPU latency of models, float and int8")

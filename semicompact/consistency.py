@@ -410,6 +410,8 @@ def _consistency(method, make_cb, options, model, path, recipe, output_path, rep
     n_unl = len(Layout.find(path, run.get('path_unlabelled'), need_test=False).unlabelled_files())   # fail fast without unlabelled images
     two_stages = r.pretrained or run.get('weights') is not None
     cb = make_cb(r, (r.freeze_epochs if two_stages else 0) + r.epochs)   # the schedules count steps over both stages
+    if r.epoch_steps is None:   # an epoch: one pass over the unlabelled images, μ·bs of them each step (the reference implementations')
+        r = r.replace(epoch_steps=max(1, math.ceil(n_unl/max(1, round(cb.mu*r.bs)))))
     extra = None
     if repeat_labelled > 1:   # the labelled training images (never the validation ones) again, as extra items
         items = get_dls(path, path_unlabelled=run.get('path_unlabelled'), **r.dls_options()).train.items[['file', 'label']]
@@ -425,7 +427,7 @@ def fixmatch(model:str, # Model name (see `resolve_model`)
              mu:float=7, # Unlabelled images per labelled image in a step (memory: (1+2μ)·bs images per step)
              tau:float=0.95, # Confidence threshold of the pseudo-labels
              lambda_u:float=1., # Weight of the unlabelled loss
-             ema:float|None=None, # EMA decay of the weights used for evaluation (e.g. 0.999); None: off
+             ema:float|None=0.999, # EMA decay of the weights used for evaluation, with warm-up (FixMatch's 0.999); None: off (the paper)
              n_ops:int=2, # RandAugment operations per strong view
              cutout:float=0.5, # Largest Cutout side (share of the image side)
              repeat_labelled:int=1, # Show each labelled training image this many times per epoch
@@ -447,7 +449,7 @@ def mixmatch(model:str, # Model name (see `resolve_model`)
              lambda_u:float=75., # Weight of the unlabelled loss after ramp-up
              rampup:float=0.4, # Share of the whole training (both stages) over which λu ramps up
              mu:float=1, # Unlabelled images per labelled image in a step
-             ema:float|None=None, # EMA decay of the weights used for evaluation (e.g. 0.999), with warm-up; None: off
+             ema:float|None=0.999, # EMA decay of the weights used for evaluation, with warm-up; None: off (the paper)
              repeat_labelled:int=1, # Show each labelled training image this many times per epoch
              **kwargs, # Recipe options (epochs, size, ...) and `train_model`'s: path_unlabelled, weights, steps, overwrite, show_progress, ...
             ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set

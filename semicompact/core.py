@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 # %% auto #0
-__all__ = ['LR_METHOD_NAMES', 'SemicompactError', 'quiet_imports', 'name_key', 'Recipe', 'as_recipe', 'split_options']
+__all__ = ['LR_METHOD_NAMES', 'PAPER_CHANGES', 'SemicompactError', 'quiet_imports', 'name_key', 'Recipe', 'as_recipe',
+           'split_options']
 
 # %% ../nbs/00a_core.ipynb #c07c2050
 class SemicompactError(ValueError):
@@ -43,15 +44,15 @@ class Recipe:
     freeze_epochs:int=2 # Epochs training the head alone, before all layers (pretrained networks only)
     patience:int=8 # Early stopping: epochs without a better validation metric
     min_epochs:int=0 # Early stopping never ends the all-layers stage before this many epochs (0: the paper)
-    monitor:str='accuracy' # Validation metric of early stopping and of the best weights kept
+    monitor:str='valid_loss' # Validation metric of early stopping and of the best weights kept (the paper: 'accuracy')
     lr:float|None=None # Fixed learning rate for both stages (None: the learning-rate finder at each stage)
     lr_method:str='minimum' # How the finder's curve becomes a rate: minimum (the paper), valley, steep or slide
     num_it:int=100 # Iterations of the learning-rate finder
     pct_start:float=0.25 # Share of each stage spent warming the one-cycle learning rate up to its peak (fastai's default)
-    lr_body_ratio:float|None=None # After a head stage, the body's rate as a share of the head's, e.g. 0.01 (None: one rate, the paper)
-    patience_after_peak:bool=False # Early stopping counts its patience from the learning rate's peak on (False: from the start, the paper)
+    lr_body_ratio:float|None=None # After a head stage, the body's rate as a share of the head's, e.g. 0.01 like fastai's `fine_tune` (None: one rate, the paper)
+    patience_after_peak:bool=True # Early stopping counts its patience from the learning rate's peak on (False: from the start, the paper)
     epoch_steps:int|None=None # Optimiser steps in an epoch, drawn from the training items (None: one pass over them); equal budgets across methods
-    bn_reestimate:bool=False # Before each validation, re-estimate batch-norm statistics on clean labelled and unlabelled images
+    bn_reestimate:bool=True # Before each validation, re-estimate batch-norm statistics on clean labelled and unlabelled images (False: the paper)
     size:int=224 # Image side in pixels
     bs:int=32 # Batch size
     valid_pct:float=0.2 # Share of the labelled images (per class) held out for validation
@@ -86,8 +87,8 @@ class Recipe:
 
     @classmethod
     def paper(cls, **overrides) -> Recipe:
-        "The paper's protocol (ImageNet weights, head 2 epochs, all layers up to 50, finder minimum, patience 8), with `overrides`"
-        return cls(**overrides)
+        "The paper's protocol (ImageNet weights, head 2 epochs, all layers up to 50, finder minimum, patience 8 on accuracy), with `overrides`"
+        return cls(**{**PAPER_CHANGES, **overrides})
 
     @classmethod
     def fields(cls) -> list[str]:
@@ -109,12 +110,14 @@ class Recipe:
         "The recipe of a run's `config.json`: its `recipe`, or the flat options that earlier versions wrote"
         d = config.get('recipe', config)
         d = {k: v for k, v in d.items() if k in cls.fields()}
-        return cls(**d)
+        return cls(**d) if 'recipe' in config else cls.paper(**d)   # the flat options predate the changes: the paper's rules
 
     def dls_options(self) -> dict:
         "Keyword arguments of `get_dls` for this recipe"
         return dict(size=self.size, bs=self.bs, valid_pct=self.valid_pct, seed=self.seed,
                     do_flip=self.flip, flip_vert=self.flip_vert, **self.dls_kwargs)
+
+PAPER_CHANGES = dict(monitor='accuracy', patience_after_peak=False, bn_reestimate=False)   # where `Recipe()` departs from the paper
 
 def as_recipe(recipe:Recipe|dict|None=None, # A `Recipe`, a dict of its options, or None (the default recipe)
               **overrides, # Recipe options that change it

@@ -648,17 +648,19 @@ def plot_box(results:pd.DataFrame, # tidy results
 def plot_pvalues(res:CompareResult, # result of `compare` / `compare_ranks`
                  method:str=None,   # pairwise method (see `CompareResult.pairwise`); default the result's
                  ax=None,           # matplotlib Axes to draw into; default a new figure
-                 annot:bool=True,   # write the p-values in the cells
+                 annot:bool|None=None, # write the p-values in the cells (None: when there are at most 12 groups)
                  **kwargs,          # passed on to `seaborn.heatmap`
                 ):                  # the Axes
     "Heat map of the pairwise p-values"
     import seaborn as sns
     from matplotlib.patches import Rectangle
     p = res.pairwise(method)
-    ax = _ax(ax, (1.5 + 0.8*res.k, 1 + 0.7*res.k))
+    cell = min(0.8, 9/res.k)   # inches per group: the figure stays within about 10 x 9 inches however many groups
+    ax = _ax(ax, (1.5 + cell*res.k, 1 + 0.9*cell*res.k))
+    if annot is None: annot = res.k <= 12   # beyond that the numbers are too small to read; the colours and red frames remain
     labels = np.vectorize(lambda v: '<0.001' if v < 0.001 else f"{v:.3f}")(p.values) if annot else False
     sns.heatmap(p, mask=np.eye(len(p), dtype=bool), annot=labels, fmt='', vmin=0, vmax=1, cmap='viridis',
-                square=True, cbar_kws={'label': 'p-value'}, ax=ax, **kwargs)
+                square=True, cbar_kws={'label': 'p-value'}, ax=ax, **{'annot_kws': {'size': max(5, min(10, 12*cell))}, **kwargs})
     for i, j in zip(*np.where((p.values < res.alpha) & ~np.eye(len(p), dtype=bool))):
         ax.add_patch(Rectangle((j, i), 1, 1, fill=False, edgecolor='red', lw=2))
     ax.set_title(f"pairwise p-values ({method or res.method}), red: < {res.alpha:g}", fontsize=10)

@@ -170,7 +170,7 @@ def run_cell(cell:Cell, # The cell
              show_progress:bool=False, # fastai's progress bars inside the cell
              method_kw:dict|None=None, # Method name -> options for that method only, e.g. {'fixmatch': {'mu': 3}}
              cbs:list|None=None, # Extra fastai callbacks for the training of the cell's network
-             equal_budgets:bool=True, # Without `epoch_steps` in the recipe, a distillation student trains for as many steps as the base
+             equal_budgets:bool=True, # Without `epoch_steps` in the recipe, every method trains for as many steps as the base (a pass over the labelled images)
              weights:dict|None=None, # Model name -> a local weights file its networks start from (e.g. pretrained on another dataset)
             ) -> Path:
     "Run one cell of a study (training its base models first if needed) and return its run folder"
@@ -182,7 +182,7 @@ def run_cell(cell:Cell, # The cell
         kw['base_models'] = [_run_base(b, cell.dataset, path, cell.seed, out, r, show_progress, weights=weights) for b in names]
     _clean_stale(folder)
     r = r.replace(seed=cell.seed)
-    if equal_budgets and r.epoch_steps is None and method.name.endswith('distillation'):   # its epoch: labelled + pseudo-labelled
+    if equal_budgets and r.epoch_steps is None and method.name != 'base':   # a student's epoch holds its pseudo-labels, FixMatch's the unlabelled pool
         r = r.replace(epoch_steps=labelled_steps(path, r))
     if (weights or {}).get(cell.model) is not None: kw['weights'] = weights[cell.model]
     method.fn(cell.model, path, r, folder, steps=int8_steps(cell.model), show_progress=show_progress, cbs=cbs, **kw)

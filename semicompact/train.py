@@ -88,10 +88,20 @@ def stop_floor(recipe:Recipe) -> int:
 class BNReestimate(Callback):
     "Before each validation, re-estimate the batch-norm running statistics on clean images; nothing else of the network changes"
     order = 50   # after the callbacks that swap weights for validation (e.g. an EMA)
-    def __init__(self, dl): self.dl = dl   # a loader of clean (not augmented), normalised images
+    def __init__(self, dl, # A loader of clean (not augmented), normalised images
+                 cache_mb:float=256, # Keep the decoded batches in memory when they take at most this much (small images)
+                ): self.dl, self.cache_mb, self.batches = dl, cache_mb, None
+    def _data(self):
+        if self.batches is None:   # the first validation reads the images; later ones reuse them when they are small
+            out, size = [], 0
+            for b in self.dl:
+                x = b[0].as_subclass(torch.Tensor); out.append((x,)); size += x.nelement()*x.element_size()
+                if size > self.cache_mb*2**20: out = False; break
+            self.batches = out
+        return self.batches if self.batches is not False else self.dl
     def before_validate(self):
         if hasattr(self.learn, 'lr_finder'): return
-        reestimate_bn(self.learn.model, self.dl)
+        reestimate_bn(self.learn.model, self._data())
 
 def reestimate_bn(model:torch.nn.Module, # The network (its weights are left alone)
                   dl, # Batches of clean, normalised images, `(xb,)` or `(xb, yb)`

@@ -107,3 +107,10 @@ def test_cli_user_error_is_one_line_and_a_bug_keeps_its_traceback(tmp_path):
     bug = "import sys, semicompact.cli as c; c.cmd_models = lambda a: {}['oops']; sys.exit(c.main(['models']))"
     r = subprocess.run([sys.executable, '-c', bug], capture_output=True, text=True)
     assert r.returncode == 1 and 'Traceback' in r.stderr and "KeyError: 'oops'" in r.stderr, r.stderr
+
+def test_package_docstring_is_one_paragraph():
+    "nbdev writes the index notebook's exported cells into the package docstring; ours keeps them out (`#| exports`)"
+    import semicompact
+    doc = semicompact.__doc__ or ''
+    assert doc.strip() and '```' not in doc and '\n\n' not in doc.strip(), doc[:300]
+    assert (PKG/'__init__.py').read_text().count('"""') == 2   # one string: the docstring, then __version__
