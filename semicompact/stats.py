@@ -655,7 +655,7 @@ def plot_pvalues(res:CompareResult, # result of `compare` / `compare_ranks`
     import seaborn as sns
     from matplotlib.patches import Rectangle
     p = res.pairwise(method)
-    cell = min(0.8, 9/res.k)   # inches per group: the figure stays within about 10 x 9 inches however many groups
+    cell = min(0.6, 8/res.k)   # inches per group: the figure stays within about 9.5 x 8 inches however many groups
     ax = _ax(ax, (1.5 + cell*res.k, 1 + 0.9*cell*res.k))
     if annot is None: annot = res.k <= 12   # beyond that the numbers are too small to read; the colours and red frames remain
     labels = np.vectorize(lambda v: '<0.001' if v < 0.001 else f"{v:.3f}")(p.values) if annot else False
