@@ -1,4 +1,5 @@
-"""GPU check: the library's training, pseudo-labelling, FixMatch/MixMatch and quantization paths on a CUDA device.
+"""GPU check: the library's training, pseudo-labelling, FixMatch/MixMatch and quantization paths on a CUDA device,
+then benchmarks/throughput.py there (written beside --out as throughput_<name>.json).
 
 Not a test (CI has no GPU). Run on a machine with a GPU:
     python benchmarks/gpu_check.py --out benchmarks/results/gpu_check.json
@@ -93,6 +94,19 @@ def main():
         learn = fixmatch('resnet18', data, epochs=a.epochs, epoch_steps=10, bn_reestimate=True, patience_after_peak=True, ema=0.999, mu=3, **kw)
         m = learn.test_metrics
         return dict(f1=m['f1'], steps=m['steps'], stop_reason=m['stop_reason'], best_epoch=m['best_epoch'], train_seconds=m['train_seconds'])
+
+    @section(res, 'throughput')
+    def _():   # benchmarks/throughput.py on this device: library against a bare loop, consistency overheads, pseudo-labelling
+        import importlib.util
+        spec = importlib.util.spec_from_file_location('throughput', Path(__file__).parent/'throughput.py')
+        mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+        out = Path(a.out).with_name('throughput_' + Path(a.out).stem + '.json')
+        args = ['--out', str(out), '--repeats', '2'] + ([] if a.epochs >= 5 else ['--sizes', '32', '--steps', '5', '--pl-sizes', '32', '--repeats', '1'])
+        mod.main(args)
+        rec = json.loads(out.read_text())[-1]
+        return dict(file=str(out), base=[{k: r[k] for k in ('size', 'library_img_s', 'bare_img_s', 'ratio')} for r in rec['base']],
+                    consistency=[{k: r[k] for k in ('size', 'fixmatch_overhead_pct', 'mixmatch_overhead_pct')} for r in rec['consistency']],
+                    pseudo=[{k: r[k] for k in ('size', 'ratio')} for r in rec['pseudo']])
 
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=2, default=str))

@@ -7,6 +7,7 @@ Docs: https://semicompact.github.io/semicompact/consistency.html.md"""
 # %% ../nbs/05_consistency.ipynb #3d97b341
 from __future__ import annotations
 import math, os, time, warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
@@ -21,15 +22,15 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
     from fastai.vision.core import PILImage, imagenet_stats
 import torchvision.transforms.v2.functional as TF
 
-from .data import Layout, check_images, get_dls
+from .data import Layout, get_dls, readable_images, image_cache, CachedImage, CachedDL, _use_cache
 from .models import resolve_model
 from .train import train_model, check_run_path
 from .tta import norm_stats
 
 # %% auto #0
 __all__ = ['RA_OPS', 'FixMatch', 'MixMatch', 'unlabelled_float_dl', 'weak_augment', 'rand_augment', 'cutout', 'strong_augment',
-           'fixmatch_unlabelled_loss', 'sharpen_probs', 'mixup_weight', 'linear_rampup', 'UnlabelledCallback',
-           'FixMatchCallback', 'MixMatchCallback', 'fixmatch', 'mixmatch']
+           'fixmatch_unlabelled_loss', 'sharpen_probs', 'mixup_weight', 'linear_rampup', 'unlabelled_bs',
+           'UnlabelledCallback', 'FixMatchCallback', 'bn_stats_frozen', 'MixMatchCallback', 'fixmatch', 'mixmatch']
 
 # %% ../nbs/05_consistency.ipynb #29a1fa45
 def unlabelled_float_dl(files, # Image files
@@ -39,15 +40,18 @@ def unlabelled_float_dl(files, # Image files
                         num_workers:int|None=None, # Loader workers (default: 0 on CPU-only machines)
                         shuffle:bool=True, # Shuffle (and drop the last incomplete batch)
                         min_batches:int=1, # Repeat the files so that one pass gives at least this many batches
+                        cache:bool|None=None, # Read the images from `image_cache` (None: when they fit in its budget)
                        ) -> TfmdDL:
     "A fastai loader of unlabelled images as float tensors in [0, 1], resized but neither augmented nor normalised"
     files = [str(f) for f in files]
     if not files: raise SemicompactError("No unlabelled images: `files` is empty")
-    if num_workers is None: num_workers = 0 if not torch.cuda.is_available() else min(8, os.cpu_count() or 1)
+    cached = _use_cache(cache, len(set(files)), size)
+    if cached: image_cache.load(files, size)
+    if num_workers is None: num_workers = 0 if cached or not torch.cuda.is_available() else min(8, os.cpu_count() or 1)
     files = files*max(1, math.ceil(min_batches*bs/len(files)))
-    dsets = Datasets(files, [[PILImage.create]])
-    return TfmdDL(dsets, bs=min(bs, len(files)), shuffle=shuffle, drop_last=shuffle, num_workers=num_workers, device=device,
-                  after_item=[Resize(size), ToTensor()], after_batch=[IntToFloatTensor()])
+    dsets = Datasets(files, [[CachedImage(size)]] if cached else [[PILImage.create]])
+    return CachedDL(dsets, bs=min(bs, len(files)), shuffle=shuffle, drop_last=shuffle, num_workers=num_workers, device=device,
+                    after_item=[] if cached else [Resize(size), ToTensor()], after_batch=[IntToFloatTensor()])
 
 # %% ../nbs/05_consistency.ipynb #8faf506a
 def weak_augment(x:torch.Tensor, # Float images (N, C, H, W)
@@ -190,6 +194,12 @@ def _check(name:str, value, ok, valid:str):
 _num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
 _int = lambda v: isinstance(v, int) and not isinstance(v, bool)
 
+def unlabelled_bs(mu:float, # Unlabelled images per labelled image
+                  bs:int, # Labelled batch size
+                 ) -> int:
+    "The unlabelled batch size of a step: μ·bs, rounded, at least 1"
+    return max(1, int(round(mu*bs)))
+
 class UnlabelledCallback(Callback):
     "Base of the semi-supervised callbacks: unlabelled loader, endless draw, loss swap, per-epoch log, global steps, EMA"
     run_valid = False
@@ -220,14 +230,15 @@ class UnlabelledCallback(Callback):
         self._raw = None
         if self.udl is None:
             files = self.files if self.files is not None else dls.layout.unlabelled_files()
-            good, bad = check_images(files, decode=True)   # a truncated file fails here, not mid-run
+            size = getattr(dls, 'size', None) or dls.one_batch()[0].shape[-1]
+            cached = getattr(dls, 'cached', False)
+            good, bad = readable_images(files, size, cached)   # a truncated file fails here, not mid-run
             if bad: warnings.warn(f"Skipping {len(bad)} unreadable unlabelled images, e.g. {bad[0]}")
             self.files = [Path(f) for f in good]
-            size = getattr(dls, 'size', None) or dls.one_batch()[0].shape[-1]
             nw = self.num_workers if self.num_workers is not None else getattr(getattr(dls.train, 'fake_l', None), 'num_workers', 0)
             # with worker processes, a long pass (files repeated) avoids restarting them every few steps
-            self.udl = unlabelled_float_dl(self.files, size, max(1, int(round(self.mu*dls.bs))), device=dls.device,
-                                           num_workers=nw, min_batches=256 if nw else 1)
+            self.udl = unlabelled_float_dl(self.files, size, unlabelled_bs(self.mu, dls.bs), device=dls.device,
+                                           num_workers=nw, min_batches=256 if nw else 1, cache=cached)
         self.mean, self.std = _norm_stats(dls.train, dls.device or torch.device('cpu'))
         self._reset()
 
@@ -335,6 +346,19 @@ class FixMatchCallback(UnlabelledCallback):
         return lx + self.lambda_u*lu
 
 # %% ../nbs/05_consistency.ipynb #df5073aa
+@contextmanager
+def bn_stats_frozen(model:torch.nn.Module, # A network in training mode
+                   ):
+    "Batch-norm layers normalise with the batch's statistics, as in training, but their running statistics stay as they are"
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    saved = [(m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None) for m in bns]
+    for m in bns: m.momentum = 0.   # running = (1 - 0)·running + 0·batch
+    try: yield model
+    finally:
+        for m, (mo, nbt) in zip(bns, saved):
+            m.momentum = mo
+            if nbt is not None: m.num_batches_tracked.copy_(nbt)
+
 class MixMatchCallback(UnlabelledCallback):
     "MixMatch (Berthelot et al., 2019) for a fastai `Learner`: sharpened label guesses, MixUp of labelled and unlabelled images"
     _log_names = ('lx', 'lu', 'mask_rate', 'lambda_u')
@@ -369,7 +393,7 @@ class MixMatchCallback(UnlabelledCallback):
         u = self.draw()
         if u.shape[-2:] != x.shape[-2:]: u = F.interpolate(u, size=x.shape[-2:], mode='bilinear', antialias=True)
         views = torch.cat([self.norm(weak_augment(u, self.flip, self.translate)) for _ in range(self.k)]).to(x.dtype)
-        with torch.no_grad():
+        with torch.no_grad(), bn_stats_frozen(self.learn.model):   # label guessing leaves the running statistics alone
             p = self.learn.model(views).float().softmax(1).view(self.k, len(u), -1).mean(0)
             q = sharpen_probs(p, self.T)
         n_cls = p.shape[1]
@@ -411,7 +435,7 @@ def _consistency(method, make_cb, options, model, path, recipe, output_path, rep
     two_stages = r.pretrained or run.get('weights') is not None
     cb = make_cb(r, (r.freeze_epochs if two_stages else 0) + r.epochs)   # the schedules count steps over both stages
     if r.epoch_steps is None:   # an epoch: one pass over the unlabelled images, μ·bs of them each step (the reference implementations')
-        r = r.replace(epoch_steps=max(1, math.ceil(n_unl/max(1, round(cb.mu*r.bs)))))
+        r = r.replace(epoch_steps=max(1, math.ceil(n_unl/unlabelled_bs(cb.mu, r.bs))))
     extra = None
     if repeat_labelled > 1:   # the labelled training images (never the validation ones) again, as extra items
         items = get_dls(path, path_unlabelled=run.get('path_unlabelled'), **r.dls_options()).train.items[['file', 'label']]

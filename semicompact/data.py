@@ -6,7 +6,9 @@ Docs: https://semicompact.github.io/semicompact/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #73eaec43
 from __future__ import annotations
-import json, os, shutil, uuid, warnings
+import json, os, shutil, threading, uuid, warnings
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,17 +20,21 @@ from fastcore.basics import ifnone
 from fastcore.meta import delegates
 from .core import SemicompactError, quiet_imports
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
-    from fastai.data.block import DataBlock, CategoryBlock
-    from fastai.data.transforms import ColReader, IndexSplitter, get_image_files, image_extensions
+    from fastai.data.block import DataBlock, CategoryBlock, TransformBlock
+    from fastai.data.core import TfmdDL
+    from fastai.torch_core import TensorImage, TensorCategory
+    from fasttransform import Transform
+    from fastai.data.transforms import ColReader, IndexSplitter, IntToFloatTensor, get_image_files, image_extensions
     from fastai.vision.data import ImageBlock
     from fastai.vision.augment import Resize, aug_transforms
-    from fastai.vision.core import imagenet_stats
+    from fastai.vision.core import PILImage, imagenet_stats
     from fastai.data.transforms import Normalize
 
 
 # %% auto #0
-__all__ = ['BENCHMARK', 'image_files', 'check_images', 'Layout', 'split_dataset', 'get_dls', 'test_dl', 'unlabelled_dl',
-           'make_digits', 'BenchmarkDataset', 'benchmark_table', 'prepare_benchmark']
+__all__ = ['image_cache', 'BENCHMARK', 'image_files', 'check_images', 'Layout', 'split_dataset', 'decode_image', 'ImageCache',
+           'CachedImage', 'CachedDL', 'readable_images', 'get_dls', 'test_dl', 'unlabelled_dl', 'make_digits',
+           'BenchmarkDataset', 'benchmark_table', 'prepare_benchmark']
 
 # %% ../nbs/00_data.ipynb #b73d08a1
 def image_files(path:Path, # Folder searched recursively
@@ -241,6 +247,151 @@ def split_dataset(src, # Folder with one sub-folder per class (images at any dep
     info = dict(source=str(src), test_pct=test_pct, n_labelled=n_labelled, seed=seed, mode=mode)
     return _write_layout(items, split, dest, lambda it, p: _place(Path(it.source), p, mode), overwrite, info)
 
+# %% ../nbs/00_data.ipynb #c43c674d
+def _ram_mb() -> float|None:
+    try: return os.sysconf('SC_PAGE_SIZE')*os.sysconf('SC_PHYS_PAGES')/2**20
+    except (ValueError, OSError, AttributeError): return None
+
+def _stamp(f) -> tuple:
+    st = os.stat(f)
+    return st.st_size, st.st_mtime_ns
+
+def decode_image(file, # Image file
+                 size:int, # Side of the square result
+                ) -> torch.Tensor: # uint8 (3, size, size)
+    "Decode `file` as RGB, centre-crop it to a square and resize it to `size`: what the validation pipeline does"
+    img = Resize(size)(PILImage.create(file), split_idx=1)
+    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
+
+class ImageCache:
+    "Images decoded and resized once, kept in memory as uint8 tensors; a file whose size or mtime changed is decoded again"
+    def __init__(self, budget_mb:float|None=None, # Most memory it holds (None: `SEMICOMPACT_CACHE_MB`, else a quarter of the RAM, at most 8 GB)
+                ):
+        self._budget_mb, self._store, self.nbytes, self.hits, self.misses = budget_mb, OrderedDict(), 0, 0, 0
+        self._lock = threading.Lock()
+
+    @property
+    def budget_mb(self) -> float:
+        "The memory budget in MB"
+        if self._budget_mb is not None: return float(self._budget_mb)
+        env = os.environ.get('SEMICOMPACT_CACHE_MB')
+        if env not in (None, ''):
+            try: return max(0., float(env))
+            except ValueError: raise SemicompactError(f"SEMICOMPACT_CACHE_MB must be a number of megabytes, got {env!r}") from None
+        ram = _ram_mb()
+        return min(8192., ram/4) if ram else 2048.
+    @budget_mb.setter
+    def budget_mb(self, mb):
+        if mb is not None and not (isinstance(mb, (int, float)) and mb >= 0): raise SemicompactError(f"budget_mb must be None or a number >= 0, got {mb!r}")
+        self._budget_mb = mb
+        self._evict(0)
+
+    def fits(self, n:int, # Number of images
+             size:int, # Their side
+            ) -> bool:
+        "Whether `n` images of `size` fit in the budget"
+        return n*3*size*size <= self.budget_mb*2**20
+
+    def _put(self, key, stamp, t):
+        with self._lock:
+            old = self._store.pop(key, None)
+            if old is not None: self.nbytes -= old[1].nbytes
+            self._store[key] = (stamp, t)
+            self.nbytes += t.nbytes
+
+    def _evict(self, need:int):
+        "Drop the least recently loaded images until `need` more bytes fit"
+        with self._lock:
+            while self._store and self.nbytes + need > self.budget_mb*2**20:
+                self.nbytes -= self._store.popitem(last=False)[1][1].nbytes
+
+    def load(self, files:list, # Image files
+             size:int, # Side of the decoded images
+            ) -> tuple[list, list]: # (good files, files that do not decode)
+        "Make sure `files` are cached at `size` and up to date (decoding new and changed ones, in threads); a checked `check_images`"
+        todo, good, bad = [], [], []
+        for f in files:
+            key = (os.path.abspath(f), size)
+            try: stamp = _stamp(key[0])
+            except OSError: bad.append(f); continue
+            hit = self._store.get(key)
+            if hit is not None and hit[0] == stamp:
+                self._store.move_to_end(key); good.append(f)
+            else: todo.append((f, key, stamp))
+        self.hits += len(good)
+        if todo:
+            def work(item):
+                f, key, stamp = item
+                try: return item, decode_image(key[0], size)
+                except Exception: return item, None
+            with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as ex:
+                for (f, key, stamp), t in ex.map(work, todo):
+                    if t is None: bad.append(f); continue
+                    good.append(f)
+                    if self.fits(1, size): self._evict(t.nbytes); self._put(key, stamp, t)
+            self.misses += len(todo)
+        if bad:
+            keep = set(good)
+            good = [f for f in files if f in keep]   # the caller's order
+        else: good = list(files)
+        return good, bad
+
+    def get(self, file, # Image file
+            size:int, # Side of the decoded image
+           ) -> torch.Tensor: # uint8 (3, size, size)
+        "The cached image (decoded now if absent: `load` is what checks for changed files)"
+        key = (os.path.abspath(file), size)
+        hit = self._store.get(key)
+        if hit is not None: return hit[1]
+        t = decode_image(key[0], size)
+        if self.fits(1, size): self._evict(t.nbytes); self._put(key, _stamp(key[0]), t)
+        return t
+
+    def clear(self):
+        "Forget every image"
+        with self._lock: self._store.clear(); self.nbytes = 0
+
+    def __len__(self): return len(self._store)
+    def __repr__(self):
+        return (f"ImageCache({len(self)} images, {self.nbytes/2**20:.1f} of {self.budget_mb:.0f} MB; "
+                f"{self.hits} hits, {self.misses} decoded)")
+
+image_cache = ImageCache()
+
+# %% ../nbs/00_data.ipynb #11eb0dd5
+class CachedImage(Transform):
+    "Type transform: an image file to its cached `TensorImage` (uint8, `size` x `size`)"
+    def __init__(self, size:int): self.size = size
+    def encodes(self, fn:str|Path) -> TensorImage: return TensorImage(image_cache.get(fn, self.size))
+
+def _files_of(items) -> list[str]:
+    return [str(f) for f in (items['file'] if isinstance(items, pd.DataFrame) else items)]
+
+class CachedDL(TfmdDL):
+    "A `TfmdDL` that builds each batch of cached images with one gather (the item pipeline runs once per loader, for the labels)"
+    def _fast(self):
+        "(size, files, labels) of this loader's items, or None where its images are not cached ones"
+        ds = self.dataset
+        tls = getattr(ds, 'tls', None)
+        if not self.indexed or not tls: return None
+        tfm = next((t for t in tls[0].tfms.fs if isinstance(t, CachedImage)), None)
+        if tfm is None: return None
+        cached = getattr(self, '_fast_items', None)
+        if cached is not None and cached[0] is ds.items: return cached[1]
+        ys = torch.stack([torch.as_tensor(tls[1][i]) for i in range(len(ds))]) if len(tls) > 1 and len(ds) else None
+        res = (tfm.size, _files_of(tls[0].items), ys)
+        self._fast_items = (ds.items, res)
+        return res
+
+    def create_batches(self, samps):
+        fast = self._fast()
+        if fast is None: yield from super().create_batches(samps); return
+        size, files, ys = fast
+        for b in self.chunkify(samps):
+            b = list(b)
+            x = TensorImage(torch.stack([image_cache.get(files[i], size) for i in b]))
+            yield (x, TensorCategory(ys[b])) if ys is not None else (x,)
+
 # %% ../nbs/00_data.ipynb #09ca4852
 def _valid_idx(labels, valid_pct, seed):
     "Indices of a stratified validation split of `labels`, at least one image per class where a class has 2 or more"
@@ -255,6 +406,19 @@ def _valid_idx(labels, valid_pct, seed):
         out += sorted(rng.choice(members, n, replace=False).tolist())
     return sorted(out)
 
+def readable_images(files:list, # Image files
+                    size:int|None=None, # Side they are used at (with `cached`)
+                    cached:bool=False, # Decode them into `image_cache` (a decoding check that also caches) instead of only checking them
+                   ) -> tuple[list, list]: # (good files, bad files)
+    "Split `files` into those that decode and those that do not, caching the good ones at `size` when `cached`"
+    if cached and size: return image_cache.load(files, size)
+    return check_images(files, decode=True)
+
+def _use_cache(cache, n, size):
+    if cache is None: return image_cache.fits(n, size)
+    if not isinstance(cache, bool): raise SemicompactError(f"cache must be True, False or None (when the images fit in image_cache's budget), got {cache!r}")
+    return cache
+
 @delegates(aug_transforms)
 def get_dls(path, # Dataset root (see `Layout`)
             size:int=224, # Images are resized to `size` x `size`
@@ -264,14 +428,21 @@ def get_dls(path, # Dataset root (see `Layout`)
             path_unlabelled=None, # Unlabelled images elsewhere (default `path/unlabelled`)
             extra:pd.DataFrame|None=None, # Extra training items (`file`, `label`), e.g. pseudo-labels; never in validation
             augment:bool=True, # Use the paper's augmentation (flips, rotations, zooms, lighting)
-            num_workers:int|None=None, # DataLoader workers (default: 0 on CPU-only machines)
+            cache:bool|None=None, # Decode and resize each image once into `image_cache` (None: when the dataset's images fit in its budget)
+            num_workers:int|None=None, # DataLoader workers (default: 0 with the cache or on CPU-only machines)
             device=None, # Device of the batches (default: the GPU when there is one)
             **kwargs, # Passed to fastai's `aug_transforms`
            ):
     "fastai `DataLoaders` for the labelled images of `path`, validation split from the labelled images only"
     lay = Layout.find(path, path_unlabelled, need_test=False)
     items = lay.labelled()
-    good, bad = check_images(items.file, decode=True)
+    n_all = len(items) + (0 if extra is None else len(extra))
+    try: n_all += len(lay.test_items())   # the test and unlabelled images are read at the same size later
+    except (FileNotFoundError, SemicompactError): pass
+    try: n_all += len(lay.unlabelled_files())
+    except (FileNotFoundError, SemicompactError): pass
+    cached = _use_cache(cache, n_all, size)
+    good, bad = readable_images(list(items.file), size, cached)
     _warn_bad(bad, str(lay.train))
     items = items[items.file.isin(set(good))].reset_index(drop=True)
     valid = _valid_idx(items.label, valid_pct, seed)
@@ -279,15 +450,17 @@ def get_dls(path, # Dataset root (see `Layout`)
         extra = pd.DataFrame(extra)[['file', 'label']].astype({'file': str, 'label': str})
         unknown = sorted(set(extra.label) - set(lay.classes))
         if unknown: raise SemicompactError(f"extra has labels that are not classes of {lay.train}: {', '.join(unknown)}")
+        if cached: readable_images(list(extra.file), size, cached)
         items = pd.concat([items, extra], ignore_index=True)
     batch_tfms = [*aug_transforms(**kwargs)] if augment else []
     batch_tfms.append(Normalize.from_stats(*imagenet_stats))
-    dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=lay.classes)),
-                       get_x=ColReader('file'), get_y=ColReader('label'),
-                       splitter=IndexSplitter(valid), item_tfms=Resize(size), batch_tfms=batch_tfms)
-    if num_workers is None: num_workers = 0 if not torch.cuda.is_available() else min(8, os.cpu_count() or 1)
+    if cached: xblock, item_tfms = TransformBlock(type_tfms=CachedImage(size), batch_tfms=IntToFloatTensor), []
+    else: xblock, item_tfms = ImageBlock, Resize(size)
+    dblock = DataBlock(blocks=(xblock, CategoryBlock(vocab=lay.classes)), get_x=ColReader('file'), get_y=ColReader('label'),
+                       splitter=IndexSplitter(valid), item_tfms=item_tfms, batch_tfms=batch_tfms, dl_type=CachedDL)
+    if num_workers is None: num_workers = 0 if cached or not torch.cuda.is_available() else min(8, os.cpu_count() or 1)
     dls = dblock.dataloaders(items, bs=bs, num_workers=num_workers, device=device, path=lay.root)
-    dls.layout, dls.size = lay, size
+    dls.layout, dls.size, dls.cached = lay, size, cached
     return dls
 
 # %% ../nbs/00_data.ipynb #671ed940
@@ -300,7 +473,7 @@ def test_dl(dls, # DataLoaders from `get_dls`
     items = lay.test_items()
     unknown = sorted(set(items.label) - set(dls.vocab))
     if unknown: raise SemicompactError(f"Test classes not known to the model: {', '.join(unknown)} (it knows {', '.join(dls.vocab)})")
-    good, bad = check_images(items.file, decode=True)
+    good, bad = readable_images(list(items.file), getattr(dls, 'size', None), getattr(dls, 'cached', False))
     _warn_bad(bad, str(lay.test))
     items = items[items.file.isin(set(good))].reset_index(drop=True)
     return dls.test_dl(items, with_labels=True, bs=bs or 2*dls.bs)
@@ -311,7 +484,7 @@ def unlabelled_dl(dls, # DataLoaders from `get_dls`
                  ):
     "An unlabelled DataLoader (validation transforms) over `files`; `dl.items.file` keeps their order"
     files = dls.layout.unlabelled_files() if files is None else [Path(f) for f in files]
-    good, bad = check_images(files, decode=True)
+    good, bad = readable_images(files, getattr(dls, 'size', None), getattr(dls, 'cached', False))
     _warn_bad(bad, 'the unlabelled images')
     if not good: raise SemicompactError("No readable unlabelled images")
     return dls.test_dl(pd.DataFrame({'file': [str(f) for f in good]}), bs=bs or 2*dls.bs)

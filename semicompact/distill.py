@@ -15,7 +15,7 @@ from .core import SemicompactError, name_key, Recipe, as_recipe, split_options, 
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.learner import Learner
 
-from .data import Layout, get_dls, unlabelled_dl, image_files, check_images, _warn_bad
+from .data import Layout, get_dls, unlabelled_dl, image_files, readable_images, _warn_bad
 from .models import resolve_model, create_learner
 from .train import (train_model, evaluate, check_run_path, run_folder, run_config,
                                save_run, save_weights, load_run, _TEST_KEYS)
@@ -70,7 +70,8 @@ def pseudo_label(learners, # A trained `Learner` or a list of them (their class 
     confidence = _check_confidence(confidence)
     views = [('identity', None)] + get_transforms(transforms)
     vocab = _same_vocab(learners)
-    files, bad = check_images(_unlabelled_items(items, learners[0]), decode=True)   # a truncated file fails here, not mid-run
+    dls0 = learners[0].dls   # a truncated file fails here, not mid-run; with the image cache, this decodes each image once for the run
+    files, bad = readable_images(_unlabelled_items(items, learners[0]), getattr(dls0, 'size', None), getattr(dls0, 'cached', False))
     _warn_bad(bad, 'the unlabelled images')
     if not files: raise SemicompactError("None of the unlabelled images could be read")
     n, c, k = len(files), len(vocab), len(learners)*len(views)

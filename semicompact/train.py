@@ -22,7 +22,7 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
     from fastai.distributed import DistributedDL
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
-from .data import get_dls, test_dl, check_images, _tmp_dir, _commit_dir
+from .data import get_dls, test_dl, readable_images, _tmp_dir, _commit_dir
 from .models import create_learner, create_model, resolve_model
 
 # %% auto #0
@@ -207,7 +207,7 @@ def clean_dl(dls, # DataLoaders from `get_dls`
     lay = getattr(dls, 'layout', None)
     try: unl = lay.unlabelled_files() if lay is not None and len(files) < max_images else []
     except (FileNotFoundError, SemicompactError): unl = []   # no unlabelled images: the labelled ones alone
-    files += check_images(unl[:max_images - len(files)], decode=True)[0]
+    files += readable_images(unl[:max_images - len(files)], getattr(dls, 'size', None), getattr(dls, 'cached', False))[0]
     return dls.test_dl(pd.DataFrame({'file': list(map(str, files))}), bs=2*dls.bs)
 
 def fixed_steps(dl, # The training loader

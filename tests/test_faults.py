@@ -103,6 +103,23 @@ def test_truncated_unlabelled_images_in_fixmatch(broken):
     assert any('unreadable unlabelled' in str(x.message) for x in w)
     assert learn.test_metrics['f1'] >= 0
 
+def test_image_cache_follows_a_changed_file_and_writes_nothing(digits, tmp_path):
+    from semicompact.data import get_dls, test_dl, image_cache, decode_image
+    d = _copy(digits, tmp_path/'changed')
+    dls = get_dls(d, size=16, bs=8, augment=False)
+    assert dls.cached
+    f = sorted((d/'test').rglob('*.png'))[0]
+    tdl = test_dl(dls)
+    assert (image_cache.get(f, 16) == decode_image(f, 16)).all()
+    before = _digest(d)
+    Image.fromarray(np.full((16, 16, 3), 255, np.uint8)).save(f)
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
+    tdl = test_dl(dls)   # loading the test images again checks their size and modification time
+    assert int(image_cache.get(f, 16).min()) == 255
+    assert tdl.one_batch()[0].shape[-2:] == (16, 16)
+    changed = {k for k in before if before[k] != _digest(d).get(k)}
+    assert changed == {str(f.relative_to(d))}   # only the file we changed: the cache writes nothing into the dataset
+
 # options, checked before any training
 
 BAD_OPTIONS = [
