@@ -6,7 +6,7 @@ Docs: https://semicompact.github.io/semicompact/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #73eaec43
 from __future__ import annotations
-import json, os, shutil, threading, uuid, warnings
+import json, os, shutil, uuid, warnings
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,7 +27,7 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
     from fastai.data.transforms import ColReader, IndexSplitter, IntToFloatTensor, get_image_files, image_extensions
     from fastai.vision.data import ImageBlock
     from fastai.vision.augment import Resize, aug_transforms
-    from fastai.vision.core import PILImage, imagenet_stats
+    from fastai.vision.core import PILImage, image2tensor, imagenet_stats
     from fastai.data.transforms import Normalize
 
 
@@ -260,15 +260,13 @@ def decode_image(file, # Image file
                  size:int, # Side of the square result
                 ) -> torch.Tensor: # uint8 (3, size, size)
     "Decode `file` as RGB, centre-crop it to a square and resize it to `size`: what the validation pipeline does"
-    img = Resize(size)(PILImage.create(file), split_idx=1)
-    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
+    return image2tensor(Resize(size)(PILImage.create(file), split_idx=1)).contiguous()
 
 class ImageCache:
     "Images decoded and resized once, kept in memory as uint8 tensors; a file whose size or mtime changed is decoded again"
     def __init__(self, budget_mb:float|None=None, # Most memory it holds (None: `SEMICOMPACT_CACHE_MB`, else a quarter of the RAM, at most 8 GB)
                 ):
         self._budget_mb, self._store, self.nbytes, self.hits, self.misses = budget_mb, OrderedDict(), 0, 0, 0
-        self._lock = threading.Lock()
 
     @property
     def budget_mb(self) -> float:
@@ -293,32 +291,28 @@ class ImageCache:
         return n*3*size*size <= self.budget_mb*2**20
 
     def _put(self, key, stamp, t):
-        with self._lock:
-            old = self._store.pop(key, None)
-            if old is not None: self.nbytes -= old[1].nbytes
-            self._store[key] = (stamp, t)
-            self.nbytes += t.nbytes
+        old = self._store.pop(key, None)
+        if old is not None: self.nbytes -= old[1].nbytes
+        self._store[key] = (stamp, t)
+        self.nbytes += t.nbytes
 
     def _evict(self, need:int):
         "Drop the least recently loaded images until `need` more bytes fit"
-        with self._lock:
-            while self._store and self.nbytes + need > self.budget_mb*2**20:
-                self.nbytes -= self._store.popitem(last=False)[1][1].nbytes
+        while self._store and self.nbytes + need > self.budget_mb*2**20:
+            self.nbytes -= self._store.popitem(last=False)[1][1].nbytes
 
     def load(self, files:list, # Image files
              size:int, # Side of the decoded images
             ) -> tuple[list, list]: # (good files, files that do not decode)
         "Make sure `files` are cached at `size` and up to date (decoding new and changed ones, in threads); a checked `check_images`"
-        todo, good, bad = [], [], []
+        todo, bad = [], []
         for f in files:
             key = (os.path.abspath(f), size)
             try: stamp = _stamp(key[0])
             except OSError: bad.append(f); continue
             hit = self._store.get(key)
-            if hit is not None and hit[0] == stamp:
-                self._store.move_to_end(key); good.append(f)
+            if hit is not None and hit[0] == stamp: self._store.move_to_end(key); self.hits += 1
             else: todo.append((f, key, stamp))
-        self.hits += len(good)
         if todo:
             def work(item):
                 f, key, stamp = item
@@ -326,15 +320,11 @@ class ImageCache:
                 except Exception: return item, None
             with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as ex:
                 for (f, key, stamp), t in ex.map(work, todo):
-                    if t is None: bad.append(f); continue
-                    good.append(f)
-                    if self.fits(1, size): self._evict(t.nbytes); self._put(key, stamp, t)
+                    if t is None: bad.append(f)
+                    elif self.fits(1, size): self._evict(t.nbytes); self._put(key, stamp, t)
             self.misses += len(todo)
-        if bad:
-            keep = set(good)
-            good = [f for f in files if f in keep]   # the caller's order
-        else: good = list(files)
-        return good, bad
+        dropped = set(bad)
+        return [f for f in files if f not in dropped], bad
 
     def get(self, file, # Image file
             size:int, # Side of the decoded image
@@ -349,7 +339,7 @@ class ImageCache:
 
     def clear(self):
         "Forget every image"
-        with self._lock: self._store.clear(); self.nbytes = 0
+        self._store.clear(); self.nbytes = 0
 
     def __len__(self): return len(self._store)
     def __repr__(self):
@@ -450,7 +440,7 @@ def get_dls(path, # Dataset root (see `Layout`)
         extra = pd.DataFrame(extra)[['file', 'label']].astype({'file': str, 'label': str})
         unknown = sorted(set(extra.label) - set(lay.classes))
         if unknown: raise SemicompactError(f"extra has labels that are not classes of {lay.train}: {', '.join(unknown)}")
-        if cached: readable_images(list(extra.file), size, cached)
+        if cached: image_cache.load(list(extra.file), size)   # decoded now, not in the first epoch
         items = pd.concat([items, extra], ignore_index=True)
     batch_tfms = [*aug_transforms(**kwargs)] if augment else []
     batch_tfms.append(Normalize.from_stats(*imagenet_stats))
