@@ -12,6 +12,8 @@ fixmatch   a FixMatch step (B labelled + mu*B unlabelled images, weak and strong
 mixmatch   a MixMatch step (B labelled + B unlabelled, K views, label guessing, MixUp) against a supervised
            library step over (1 + K)*B images; also the part of it that is the algorithm's own extra work, a
            no-gradient forward over the K*B guessed views, timed alone.
+adaptive   FlexMatch, FreeMatch and SoftMatch steps against a FixMatch step on the same batch (B labelled + mu*B
+           unlabelled images, the same views and forward); the overhead of each in per cent.
 pseudo     `pseudo_label` (the paper's 7 views) against a raw batched forward over a preloaded tensor and the same
            views, in images x views per second.
 
@@ -30,7 +32,7 @@ import fastai.callback.progress   # Learner.no_bar
 from semicompact.data import make_digits, get_dls, image_cache
 from semicompact.models import create_learner, create_model
 from semicompact.train import versions
-from semicompact.consistency import FixMatchCallback, MixMatchCallback
+from semicompact.consistency import FixMatchCallback, MixMatchCallback, FlexMatchCallback, FreeMatchCallback, SoftMatchCallback
 from semicompact.distill import pseudo_label
 from semicompact.tta import PAPER_TRANSFORMS, get_transforms
 
@@ -120,6 +122,19 @@ def consistency(a, tmp, size, steps):
                 mixmatch_overhead_beyond_guess_pct=100*((med(mm) - med(guess))/med(sup_m) - 1),
                 runs=dict(supervised_fixmatch=sup_f, fixmatch=fm, supervised_mixmatch=sup_m, mixmatch=mm))
 
+def adaptive(a, tmp, size, steps):
+    d = digits(tmp, size)
+    kw = dict(size=size, valid_pct=0.05, do_flip=False, device=a.device)
+    files = [str(f) for f in get_dls(d, bs=a.ssl_bs, **kw).train.items.file]
+    cbs = {'fixmatch': FixMatchCallback, 'flexmatch': FlexMatchCallback, 'freematch': FreeMatchCallback, 'softmatch': SoftMatchCallback}
+    times = {k: [] for k in cbs}
+    for _ in range(a.repeats):   # alternated, so a change of the machine's speed hits every method alike
+        for k, cb in cbs.items():
+            times[k].append(library_step_s(get_dls(d, bs=a.ssl_bs, **kw), steps, a.warmup, a.model, [cb(mu=a.mu, flip=False, files=files)]))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return dict(size=size, bs=a.ssl_bs, mu=a.mu, steps=steps, step_s=med,
+                overhead_vs_fixmatch_pct={k: 100*(v/med['fixmatch'] - 1) for k, v in med.items() if k != 'fixmatch'}, runs=times)
+
 def pseudo(a, tmp, size):
     d = make_digits(tmp/f'digits{size}_pl', size=size, n_labelled=10)
     dls = get_dls(d, size=size, bs=32, device=a.device)
@@ -159,7 +174,7 @@ def main(argv=None):
     p.add_argument('--pl-sizes', type=int, nargs='+', default=[32, 96])
     p.add_argument('--pl-bs', type=int, default=256)
     p.add_argument('--model', default='resnet18')
-    p.add_argument('--what', nargs='+', default=['base', 'consistency', 'pseudo'], choices=['base', 'consistency', 'pseudo'])
+    p.add_argument('--what', nargs='+', default=['base', 'consistency', 'adaptive', 'pseudo'], choices=['base', 'consistency', 'adaptive', 'pseudo'])
     p.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: the GPU when there is one)")
     p.add_argument('--out', default=str(Path(__file__).parent/'results'/'throughput.json'))
     a = p.parse_args(argv)
@@ -168,7 +183,7 @@ def main(argv=None):
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     runs = json.loads(out.read_text()) if out.exists() else []
     rec = dict(versions=versions(), device=a.device, threads=torch.get_num_threads(), load_before=os.getloadavg(),
-               args={k: v for k, v in vars(a).items() if k != 'out'}, base=[], consistency=[], pseudo=[])
+               args={k: v for k, v in vars(a).items() if k != 'out'}, base=[], consistency=[], adaptive=[], pseudo=[])
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -181,6 +196,10 @@ def main(argv=None):
                 print(f"consistency {size:>3} px, B {a.ssl_bs}: FixMatch (mu {a.mu}) {r['fixmatch_overhead_pct']:+.1f} % over supervised on {r['fixmatch_images']} images; "
                       f"MixMatch (K {a.k}) {r['mixmatch_overhead_pct']:+.1f} % over supervised on {r['mixmatch_images']} images "
                       f"({r['mixmatch_overhead_beyond_guess_pct']:+.1f} % beyond its label-guessing forward)", flush=True)
+            if 'adaptive' in a.what:
+                r = adaptive(a, tmp, size, steps); rec['adaptive'].append(r)
+                print(f"adaptive {size:>3} px, B {a.ssl_bs}, mu {a.mu}: " + ', '.join(f"{k} {v:+.1f} %" for k, v in r['overhead_vs_fixmatch_pct'].items())
+                      + " over a FixMatch step", flush=True)
         if 'pseudo' in a.what:
             for size in a.pl_sizes:
                 r = pseudo(a, tmp, size); rec['pseudo'].append(r)

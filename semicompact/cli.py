@@ -1,4 +1,4 @@
-"""The `semicompact` command: `demo`, `train`, `split`, `models`, `distill`, `fixmatch`, `mixmatch`, `efficiency`, `export`, `compare`, `study`, `merge`, `report`. A user error prints one line and exits with status 2.
+"""The `semicompact` command: `demo`, `train`, `split`, `models`, `distill`, `fixmatch`, `mixmatch`, `flexmatch`, `freematch`, `softmatch`, `efficiency`, `export`, `compare`, `study`, `merge`, `report`. A user error prints one line and exits with status 2.
 
 Docs: https://semicompact.github.io/semicompact/cli.html.md"""
 
@@ -16,8 +16,8 @@ from fastcore.docments import docments
 
 # %% auto #0
 __all__ = ['cache_dir', 'cmd_demo', 'add_recipe_flags', 'recipe_args', 'cmd_train', 'cmd_distill', 'cmd_fixmatch', 'cmd_mixmatch',
-           'cmd_efficiency', 'cmd_export', 'cmd_split', 'cmd_models', 'cmd_compare', 'cmd_study', 'cmd_merge',
-           'cmd_report', 'main']
+           'cmd_adaptive', 'cmd_efficiency', 'cmd_export', 'cmd_split', 'cmd_models', 'cmd_compare', 'cmd_study',
+           'cmd_merge', 'cmd_report', 'main']
 
 # %% ../nbs/09_cli.ipynb #e82e8c72
 def cache_dir() -> Path:
@@ -110,6 +110,19 @@ def cmd_mixmatch(a):
                      repeat_labelled=a.repeat_labelled, **_run_kw(a))
     _print_run(learn, a.out)
 
+_ADAPTIVE_OPTIONS = {'flexmatch': ('tau', 'warmup', 'mapping'), 'freematch': ('momentum', 'lambda_f'),
+                     'softmatch': ('n_sigma', 'momentum', 'dist_align')}
+
+def cmd_adaptive(a):
+    "`flexmatch`, `freematch` and `softmatch`: FixMatch's flags and each method's own"
+    from semicompact import consistency
+    from semicompact.quantize import int8_steps
+    fn = getattr(consistency, a.command)
+    learn = fn(a.model, a.data, recipe_args(a), a.out, path_unlabelled=a.unlabelled, weights=a.weights, steps=int8_steps(a.model),
+               mu=a.mu, lambda_u=a.lambda_u, ema=a.ema, n_ops=a.n_ops, cutout=a.cutout, state=a.state, repeat_labelled=a.repeat_labelled,
+               **{k: getattr(a, k) for k in _ADAPTIVE_OPTIONS[a.command]}, **_run_kw(a))
+    _print_run(learn, a.out)
+
 def _print_run(learn, out):
     m = learn.test_metrics
     if 'f1' in m: print(_table({k: m[k] for k in ('accuracy', 'precision', 'recall', 'f1')}, f"Test metrics ({m['n']} images):"))
@@ -180,7 +193,7 @@ def cmd_report(a):
 
 # %% ../nbs/09_cli.ipynb #0a15ebfd
 def _add_train_flags(p):
-    "The recipe's flags and `--quiet`, shared by `train`, `distill`, `fixmatch` and `mixmatch`"
+    "The recipe's flags and `--quiet`, shared by the training commands"
     add_recipe_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bars')
 
@@ -221,7 +234,10 @@ def _parser() -> argparse.ArgumentParser:
     ds.set_defaults(func=cmd_distill)
 
     for name, help_ in (('fixmatch', 'FixMatch (Sohn et al. 2020): consistency between weak and strong views of unlabelled images'),
-                        ('mixmatch', 'MixMatch (Berthelot et al. 2019): guessed, sharpened labels and MixUp over labelled and unlabelled images')):
+                        ('mixmatch', 'MixMatch (Berthelot et al. 2019): guessed, sharpened labels and MixUp over labelled and unlabelled images'),
+                        ('flexmatch', 'FlexMatch (Zhang et al. 2021): FixMatch with per-class thresholds that follow each class\'s learning status'),
+                        ('freematch', 'FreeMatch (Wang et al. 2023): FixMatch with self-adaptive thresholds and a class-fairness term'),
+                        ('softmatch', 'SoftMatch (Chen et al. 2023): FixMatch with a soft confidence weight and uniform alignment')):
         c = sub.add_parser(name, help=help_)
         c.add_argument('--model', required=True, help='target model name')
         c.add_argument('--data', required=True, help='dataset root: train/<class>/*, test/<class>/*, unlabelled/**')
@@ -230,13 +246,26 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument('--weights', help='local weights file to start from')
         c.add_argument('--overwrite', action='store_true', help='replace an existing run folder')
         c.add_argument('--repeat-labelled', type=int, default=1, help='repeat the labelled training images N times per epoch (default: 1)')
-        if name == 'fixmatch':
+        if name != 'mixmatch':
             c.add_argument('--mu', type=float, default=7, help='unlabelled images per labelled image in a batch (default: 7)')
-            c.add_argument('--tau', type=float, default=0.95, help='confidence threshold of the pseudo-labels (default: 0.95)')
+            if name in ('fixmatch', 'flexmatch'):
+                c.add_argument('--tau', type=float, default=0.95, help='confidence threshold of the pseudo-labels'
+                               + (' (default: 0.95)' if name == 'fixmatch' else ': that of the best-learned class (default: 0.95)'))
             c.add_argument('--lambda-u', type=float, default=1.0, help='weight of the unlabelled loss (default: 1)')
             c.add_argument('--n-ops', type=int, default=2, help='RandAugment operations per image (default: 2)')
             c.add_argument('--cutout', type=float, default=0.5, help='Cutout size as a share of the side (default: 0.5)')
-            c.set_defaults(func=cmd_fixmatch)
+            c.set_defaults(func=cmd_fixmatch if name == 'fixmatch' else cmd_adaptive)
+            if name != 'fixmatch': c.add_argument('--state', help="a run folder of the same method and data whose per-class state to continue")
+            if name == 'flexmatch':
+                c.add_argument('--no-warmup', dest='warmup', action='store_false', help='no threshold warm-up (images never selected do not count)')
+                c.add_argument('--mapping', choices=['convex', 'linear'], default='convex', help='learning status to threshold (default: convex)')
+            if name in ('freematch', 'softmatch'):
+                c.add_argument('--momentum', type=float, default=0.999, help='momentum of the EMAs behind the thresholds/weights (default: 0.999)')
+            if name == 'freematch':
+                c.add_argument('--lambda-f', type=float, default=0.01, help='weight of the fairness term (default: 0.01)')
+            if name == 'softmatch':
+                c.add_argument('--n-sigma', type=float, default=2.0, help='width of the Gaussian weight in standard deviations (default: 2)')
+                c.add_argument('--no-dist-align', dest='dist_align', action='store_false', help='no uniform distribution alignment')
         else:
             c.add_argument('--k', type=int, default=2, help='augmentations per unlabelled image (default: 2)')
             c.add_argument('--T', type=float, default=0.5, help='sharpening temperature (default: 0.5)')
@@ -302,7 +331,7 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument('study_file', nargs='?', help='YAML/JSON file with datasets, models, methods, seeds, out, recipe')
     st.add_argument('--data', nargs='+', help='dataset folders')
     st.add_argument('--models', nargs='+', help='model names')
-    st.add_argument('--methods', nargs='+', help='base, plain, data, model, model-data, fixmatch, mixmatch')
+    st.add_argument('--methods', nargs='+', help='base, plain, data, model, model-data, fixmatch, mixmatch, flexmatch, freematch, softmatch')
     st.add_argument('--seeds', nargs='+', type=int)
     st.add_argument('--out', help='study folder (runs/, results.csv)')
     st.add_argument('--shard', help="run only shard i of n, e.g. '1/4'")

@@ -20,6 +20,7 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
     from fastai.learner import Learner
     from fastai.vision.augment import Resize
     from fastai.vision.core import PILImage, imagenet_stats
+from fasttransform import Transform
 import torchvision.transforms.v2.functional as TF
 
 from .data import Layout, get_dls, readable_images, image_cache, CachedImage, CachedDL, _use_cache
@@ -28,11 +29,19 @@ from .train import train_model, check_run_path
 from .tta import norm_stats
 
 # %% auto #0
-__all__ = ['RA_OPS', 'FixMatch', 'MixMatch', 'unlabelled_float_dl', 'weak_augment', 'rand_augment', 'cutout', 'strong_augment',
-           'fixmatch_unlabelled_loss', 'sharpen_probs', 'mixup_weight', 'linear_rampup', 'unlabelled_bs',
-           'UnlabelledCallback', 'FixMatchCallback', 'bn_stats_frozen', 'MixMatchCallback', 'fixmatch', 'mixmatch']
+__all__ = ['RA_OPS', 'FixMatch', 'MixMatch', 'FileIndex', 'unlabelled_float_dl', 'weak_augment', 'rand_augment', 'cutout',
+           'strong_augment', 'fixmatch_unlabelled_loss', 'sharpen_probs', 'mixup_weight', 'linear_rampup',
+           'unlabelled_bs', 'UnlabelledCallback', 'FixMatchCallback', 'bn_stats_frozen', 'MixMatchCallback',
+           'flexmatch_thresholds', 'freematch_thresholds', 'freematch_fairness_loss', 'softmatch_weights',
+           'uniform_alignment', 'AdaptiveMatchCallback', 'FlexMatchCallback', 'FreeMatchCallback', 'SoftMatchCallback',
+           'fixmatch', 'mixmatch', 'flexmatch', 'freematch', 'softmatch']
 
 # %% ../nbs/05_consistency.ipynb #29a1fa45
+class FileIndex(Transform):
+    "Type transform: an image file to its position in `files` (its first one, for a file listed twice), as a tensor"
+    def __init__(self, files): self.position = {str(f): i for i, f in reversed(list(enumerate(files)))}
+    def encodes(self, fn) -> torch.Tensor: return torch.tensor(self.position[str(fn)])
+
 def unlabelled_float_dl(files, # Image files
                         size:int, # Images are resized to `size` x `size`
                         bs:int, # Batch size
@@ -41,15 +50,17 @@ def unlabelled_float_dl(files, # Image files
                         shuffle:bool=True, # Shuffle (and drop the last incomplete batch)
                         min_batches:int=1, # Repeat the files so that one pass gives at least this many batches
                         cache:bool|None=None, # Read the images from `image_cache` (None: when they fit in its budget)
+                        index:bool=False, # Batches are (images, index of each image in `files`), for per-image state (FlexMatch)
                        ) -> TfmdDL:
     "A fastai loader of unlabelled images as float tensors in [0, 1], resized but neither augmented nor normalised"
     files = [str(f) for f in files]
     if not files: raise SemicompactError("No unlabelled images: `files` is empty")
     cached = _use_cache(cache, len(set(files)), size)
-    if cached: image_cache.load(files, size)
+    if cached: readable_images(files, size, cached)
     if num_workers is None: num_workers = 0 if cached or not torch.cuda.is_available() else min(8, os.cpu_count() or 1)
     files = files*max(1, math.ceil(min_batches*bs/len(files)))
-    dsets = Datasets(files, [[CachedImage(size)]] if cached else [[PILImage.create]])
+    tfms = [[CachedImage(size)] if cached else [PILImage.create]] + ([[FileIndex(files)]] if index else [])
+    dsets = Datasets(files, tfms)
     return CachedDL(dsets, bs=min(bs, len(files)), shuffle=shuffle, drop_last=shuffle, num_workers=num_workers, device=device,
                     after_item=[] if cached else [Resize(size), ToTensor()], after_batch=[IntToFloatTensor()])
 
@@ -238,16 +249,18 @@ class UnlabelledCallback(Callback):
             nw = self.num_workers if self.num_workers is not None else getattr(getattr(dls.train, 'fake_l', None), 'num_workers', 0)
             # with worker processes, a long pass (files repeated) avoids restarting them every few steps
             self.udl = unlabelled_float_dl(self.files, size, unlabelled_bs(self.mu, dls.bs), device=dls.device,
-                                           num_workers=nw, min_batches=256 if nw else 1, cache=cached)
+                                           num_workers=nw, min_batches=256 if nw else 1, cache=cached, index=True)
         self.mean, self.std = _norm_stats(dls.train, dls.device or torch.device('cpu'))
         self._reset()
 
     def draw(self) -> torch.Tensor:
-        "The next unlabelled batch (float, [0, 1], on the device of the labelled batches)"
+        "The next unlabelled batch (float, [0, 1], on the device of the labelled batches); `u_idx`: their indices in `files`"
         for _ in range(2):
             if self._it is None: self._it = iter(self.udl)
-            try: return next(self._it)[0].as_subclass(torch.Tensor).to(self.x.device)
-            except StopIteration: self._it = None
+            try: b = next(self._it)
+            except StopIteration: self._it = None; continue
+            self.u_idx = b[1].as_subclass(torch.Tensor).long().to(self.x.device) if len(b) > 1 else None
+            return b[0].as_subclass(torch.Tensor).to(self.x.device)
         raise RuntimeError("The unlabelled loader gives no batches")
 
     def norm(self, u): return (u - self.mean.to(u.dtype))/self.std.to(u.dtype)
@@ -336,14 +349,19 @@ class FixMatchCallback(UnlabelledCallback):
         self.pw, self.ps = p[self.n_l:].chunk(2)
         self.learn.pred = p[:self.n_l]
 
+    def unlabelled_loss(self, logits_weak, logits_strong) -> tuple:
+        "(the unlabelled part of the loss, weights included; the values logged after lx: lu, mask rate, ...)"
+        lu, rate = fixmatch_unlabelled_loss(logits_weak, logits_strong, self.tau)
+        return self.lambda_u*lu, (lu, rate)
+
     def lf(self, pred, *yb):
         "Lx + λu·Lu in training, the learner's own loss otherwise"
         if not self.training or not hasattr(self, 'ps'): return self.old_lf(pred, *yb)
         lx = self.old_lf(pred, *yb)
-        lu, rate = fixmatch_unlabelled_loss(self.pw, self.ps, self.tau)
+        lu, logged = self.unlabelled_loss(self.pw, self.ps)
         del self.pw, self.ps
-        self._record(lx, lu, rate)
-        return lx + self.lambda_u*lu
+        self._record(lx, *logged)
+        return lx + lu
 
 # %% ../nbs/05_consistency.ipynb #df5073aa
 @contextmanager
@@ -422,6 +440,231 @@ class MixMatchCallback(UnlabelledCallback):
         self._record(lx, lu, self._conf, torch.tensor(self.w_u, device=lx.device))
         return lx + self.w_u*lu
 
+# %% ../nbs/05_consistency.ipynb #fe0627ab
+def _counts(x:torch.Tensor, n:int, weights:torch.Tensor|None=None) -> torch.Tensor:
+    "Float histogram of the integers `x` in [0, n) (a scatter-add: unlike `bincount`, no device synchronisation)"
+    w = torch.ones_like(x, dtype=torch.float32) if weights is None else weights.float()
+    return torch.zeros(n, device=x.device).scatter_add_(0, x.long(), w)
+
+def flexmatch_thresholds(selected:torch.Tensor, # Per unlabelled image: the class it was last confidently predicted as, -1: never
+                         n_classes:int, # Number of classes
+                         tau:float=0.95, # The upper threshold
+                         warmup:bool=True, # Count the images never selected as a class of their own (the thresholds start low)
+                         mapping:str='convex', # 'convex': M(β) = β/(2-β) (the paper's choice); 'linear': M(β) = β
+                        ) -> torch.Tensor: # (n_classes,) thresholds τ·M(β_c)
+    "FlexMatch's per-class thresholds from each class's learning status β_c (confident predictions, normalised)"
+    counts = _counts(selected.long() + 1, n_classes + 1)   # [never selected, class 0, class 1, ...]
+    per_class = counts[1:]
+    denom = torch.maximum(per_class.max(), counts[0]) if warmup else per_class.max()
+    beta = per_class/denom.clamp_min(1)
+    if mapping == 'convex': m = beta/(2 - beta)
+    elif mapping == 'linear': m = beta
+    else: raise SemicompactError(f"mapping must be 'convex' or 'linear', got {mapping!r}")
+    return tau*m
+
+def freematch_thresholds(tau_global:torch.Tensor, # τ_t: EMA of the mean confidence on unlabelled images
+                         p_model:torch.Tensor, # (classes,) EMA of the mean predicted distribution
+                        ) -> torch.Tensor: # (classes,) τ_t · MaxNorm(p̃_t)
+    "FreeMatch's self-adaptive per-class thresholds"
+    return tau_global*p_model/p_model.max()
+
+def freematch_fairness_loss(logits_strong:torch.Tensor, # Logits of the strong views
+                            mask:torch.Tensor, # Which images passed their threshold (0/1)
+                            p_model:torch.Tensor, # EMA of the mean predicted distribution
+                            label_hist:torch.Tensor, # EMA of the histogram of pseudo-labels
+                           ) -> torch.Tensor:
+    "FreeMatch's self-adaptive fairness term −H(SumNorm(p̃/h̃), SumNorm(p̄/h̄)) over the masked strong views (0 when none passed)"
+    p = logits_strong.float().softmax(1)
+    mask = mask.float()
+    n = mask.sum()
+    hist = _counts(p.argmax(1), p.shape[1], mask)/n.clamp_min(1)
+    mean = (p*mask[:, None]).sum(0)/n.clamp_min(1)
+    inv = lambda h: torch.where(h > 0, 1/h.clamp_min(1e-12), torch.zeros_like(h))   # an empty class counts for nothing
+    target = p_model*inv(label_hist); target = target/target.sum().clamp_min(1e-12)
+    q = mean*inv(hist); q = q/q.sum().clamp_min(1e-12)
+    return (target.detach()*torch.log(q + 1e-12)).sum()*(n > 0).float()
+
+def softmatch_weights(conf:torch.Tensor, # Confidence of each pseudo-label
+                      mu:torch.Tensor|float, # μ_t: EMA of the mean confidence
+                      var:torch.Tensor|float, # σ_t²: EMA of its variance
+                      n_sigma:float=2., # Width of the Gaussian, in standard deviations
+                     ) -> torch.Tensor:
+    "SoftMatch's truncated Gaussian weight: 1 at or above μ_t, exp(−(p−μ_t)²/(2σ_t²/n²)) below"
+    return torch.exp(-(conf - mu).clamp(max=0)**2/(2*var/n_sigma**2))
+
+def uniform_alignment(probs:torch.Tensor, # Predicted distributions (N, classes)
+                      p_model:torch.Tensor, # EMA of their mean
+                     ) -> torch.Tensor:
+    "SoftMatch's uniform distribution alignment: probs · u(C) / p̃, renormalised"
+    q = probs*(1/probs.shape[1] + 1e-6)/(p_model + 1e-6)
+    return q/q.sum(1, keepdim=True)
+
+# %% ../nbs/05_consistency.ipynb #0747e2f7
+def _read_state(state) -> dict:
+    "A callback state: a dict of tensors, a `consistency_state.safetensors` file, or the run folder holding one"
+    if isinstance(state, dict): return state
+    p = Path(state).expanduser()
+    if p.is_dir(): p = p/'consistency_state.safetensors'
+    if not p.exists(): raise FileNotFoundError(f"No callback state at {p}: give a run folder of flexmatch/freematch/softmatch or its consistency_state.safetensors")
+    from safetensors.torch import load_file
+    return load_file(str(p))
+
+class AdaptiveMatchCallback(FixMatchCallback):
+    "FixMatch's views, forward and logging, with a per-image weight computed from state that follows training (the base of FlexMatch, FreeMatch, SoftMatch)"
+    _state_names = ()
+    def __init__(self, state=None, # State to start from (a run folder, its state file or a dict: resuming); None: the method's initial state
+                 **kwargs, # `FixMatchCallback`'s options
+                ):
+        super().__init__(**kwargs)
+        self.init_state, self.n_classes = None if state is None else _read_state(state), None   # a missing file fails here, not mid-run
+
+    def before_fit(self):
+        "FixMatch's preparation, then (once) the method's state, and its file in the run folder"
+        super().before_fit()
+        if self.n_classes is None:
+            self.n_classes = len(self.learn.dls.vocab)
+            self.reset_state()
+            if self.init_state is not None: self.load_state_dict(self.init_state)
+        self.learn.run_files = {**getattr(self.learn, 'run_files', {}), 'consistency_state': self.save_state}
+
+    def reset_state(self): raise NotImplementedError
+    def _device(self):
+        try: return self.learn.dls.device or 'cpu'
+        except AttributeError: return 'cpu'   # not attached to a learner yet
+    def state_dict(self) -> dict:
+        "The method's state (tensors on the CPU)"
+        return {k: getattr(self, k).detach().cpu().contiguous() for k in self._state_names}
+    def load_state_dict(self, sd:dict):
+        "Continue from a saved state (shapes must match: same classes, same unlabelled images)"
+        missing = [k for k in self._state_names if k not in sd]
+        if missing: raise SemicompactError(f"{type(self).__name__} state lacks {', '.join(missing)}")
+        for k in self._state_names:
+            cur = getattr(self, k)
+            if tuple(sd[k].shape) != tuple(cur.shape):
+                raise SemicompactError(f"{type(self).__name__} state {k} has shape {tuple(sd[k].shape)}, this training needs {tuple(cur.shape)} "
+                                       "(another number of classes or of unlabelled images)")
+            setattr(self, k, sd[k].to(cur.device, cur.dtype))
+    def save_state(self, folder, name='model'):
+        "Write the state into a run folder as `consistency_state.safetensors`"
+        from safetensors.torch import save_file
+        save_file(self.state_dict(), str(Path(folder)/'consistency_state.safetensors'))
+
+    def _to(self, device):
+        for k in self._state_names:
+            t = getattr(self, k)
+            if t.device != device: setattr(self, k, t.to(device))
+
+    @staticmethod
+    def _masked_ce(logits_strong, pseudo, weight):
+        return (F.cross_entropy(logits_strong.float(), pseudo, reduction='none')*weight).mean()
+
+class FlexMatchCallback(AdaptiveMatchCallback):
+    "FlexMatch (Zhang et al., 2021): FixMatch with per-class thresholds that rise with each class's learning status (curriculum pseudo-labelling)"
+    _log_names = ('lx', 'lu', 'mask_rate', 'tau_mean')
+    _state_names = ('selected',)
+    def __init__(self,
+                 tau:float=0.95, # Upper threshold: a class learned as well as the best one gets τ
+                 warmup:bool=True, # Threshold warm-up: images never selected count as a class, so thresholds start near 0 and rise
+                 mapping:str='convex', # Mapping of the learning status to the threshold: 'convex' (β/(2−β)) or 'linear'
+                 **kwargs, # `FixMatchCallback`'s options (mu, lambda_u, flip, ema, ...) and `state`
+                ):
+        super().__init__(tau=tau, **kwargs)
+        _check('mapping', mapping, lambda v: v in ('convex', 'linear'), "'convex' or 'linear'")
+        self.warmup, self.mapping = warmup, mapping
+
+    def reset_state(self):
+        self.selected = torch.full((len(self.files),), -1, dtype=torch.long, device=self._device())
+    def thresholds(self) -> torch.Tensor:
+        "The per-class thresholds of the next step"
+        return flexmatch_thresholds(self.selected, self.n_classes, self.tau, self.warmup, self.mapping)
+
+    def unlabelled_loss(self, logits_weak, logits_strong):
+        self._to(logits_weak.device)
+        with torch.no_grad():
+            conf, pseudo = logits_weak.detach().float().softmax(1).max(1)
+            thr = self.thresholds()                                     # from the status before this step, as in the paper
+            mask = (conf >= thr[pseudo]).float()
+            idx = self.u_idx
+            self.selected[idx] = torch.where(conf >= self.tau, pseudo, self.selected[idx])   # confident predictions update the status
+        lu = self._masked_ce(logits_strong, pseudo, mask)
+        return self.lambda_u*lu, (lu, mask.mean(), thr.mean())
+
+class FreeMatchCallback(AdaptiveMatchCallback):
+    "FreeMatch (Wang et al., 2023): self-adaptive global and per-class thresholds from EMAs of the confidences, and a class-fairness term"
+    _log_names = ('lx', 'lu', 'mask_rate', 'tau_global', 'lf')
+    _state_names = ('tau_global', 'p_model', 'label_hist')
+    def __init__(self,
+                 momentum:float=0.999, # Momentum λ of the EMAs (τ_t, p̃_t, h̃_t)
+                 lambda_f:float=0.01, # Weight of the self-adaptive fairness term (USB's default)
+                 **kwargs, # `FixMatchCallback`'s options (mu, lambda_u, flip, ema, ...) and `state`
+                ):
+        kwargs.pop('tau', None)   # no fixed threshold
+        super().__init__(**kwargs)
+        _check('momentum', momentum, lambda v: _num(v) and 0 <= v < 1, 'a number in [0, 1), e.g. 0.999')
+        _check('lambda_f', lambda_f, lambda v: _num(v) and v >= 0, 'a number >= 0')
+        self.momentum, self.lambda_f = momentum, lambda_f
+
+    def reset_state(self):
+        c, dev = self.n_classes, self._device()
+        self.tau_global = torch.tensor(1/c, device=dev)                  # the paper's initial values: 1/C
+        self.p_model, self.label_hist = torch.full((c,), 1/c, device=dev), torch.full((c,), 1/c, device=dev)
+    def thresholds(self) -> torch.Tensor:
+        "The per-class thresholds τ_t(c)"
+        return freematch_thresholds(self.tau_global, self.p_model)
+
+    def unlabelled_loss(self, logits_weak, logits_strong):
+        self._to(logits_weak.device)
+        m = self.momentum
+        with torch.no_grad():
+            probs = logits_weak.detach().float().softmax(1)
+            conf, pseudo = probs.max(1)
+            self.tau_global = m*self.tau_global + (1 - m)*conf.mean()       # updated first, then used, as in the paper
+            self.p_model = m*self.p_model + (1 - m)*probs.mean(0)
+            self.label_hist = m*self.label_hist + (1 - m)*_counts(pseudo, self.n_classes)/len(pseudo)
+            thr = self.thresholds()
+            mask = (conf >= thr[pseudo]).float()
+        lu = self._masked_ce(logits_strong, pseudo, mask)
+        lf = freematch_fairness_loss(logits_strong, mask, self.p_model, self.label_hist)
+        return self.lambda_u*lu + self.lambda_f*lf, (lu, mask.mean(), self.tau_global, lf)
+
+class SoftMatchCallback(AdaptiveMatchCallback):
+    "SoftMatch (Chen et al., 2023): every pseudo-label counts, weighted by a truncated Gaussian of its confidence, with uniform alignment"
+    _log_names = ('lx', 'lu', 'mask_rate', 'mu_t', 'sigma_t')
+    _state_names = ('mu_t', 'var_t', 'p_model', 'steps')
+    def __init__(self,
+                 n_sigma:float=2., # Width of the Gaussian in standard deviations (the paper's 2)
+                 momentum:float=0.999, # Momentum of the EMAs of μ_t, σ_t² and the mean prediction
+                 dist_align:bool=True, # Uniform distribution alignment of the weak predictions before weighting
+                 **kwargs, # `FixMatchCallback`'s options (mu, lambda_u, flip, ema, ...) and `state`
+                ):
+        kwargs.pop('tau', None)   # no threshold: a weight
+        super().__init__(**kwargs)
+        _check('n_sigma', n_sigma, lambda v: _num(v) and v > 0, 'a number > 0')
+        _check('momentum', momentum, lambda v: _num(v) and 0 <= v < 1, 'a number in [0, 1), e.g. 0.999')
+        self.n_sigma, self.momentum, self.dist_align = n_sigma, momentum, dist_align
+
+    def reset_state(self):
+        c, dev = self.n_classes, self._device()
+        self.mu_t, self.var_t = torch.tensor(1/c, device=dev), torch.tensor(1., device=dev)   # the paper's initial values
+        self.p_model, self.steps = torch.full((c,), 1/c, device=dev), torch.zeros((), dtype=torch.long, device=dev)
+
+    def unlabelled_loss(self, logits_weak, logits_strong):
+        self._to(logits_weak.device)
+        m = self.momentum
+        with torch.no_grad():
+            probs = logits_weak.detach().float().softmax(1)
+            pseudo = probs.argmax(1)                                        # the pseudo-label: of the raw prediction
+            if self.dist_align:                                             # the EMA starts at the first batch's mean
+                self.p_model = torch.where(self.steps > 0, m*self.p_model + (1 - m)*probs.mean(0), probs.mean(0))
+                probs = uniform_alignment(probs, self.p_model)
+            conf = probs.max(1)[0]
+            self.mu_t = m*self.mu_t + (1 - m)*conf.mean()
+            if len(conf) > 1: self.var_t = m*self.var_t + (1 - m)*conf.var()
+            self.steps = self.steps + 1
+            w = softmatch_weights(conf, self.mu_t, self.var_t, self.n_sigma)
+        lu = self._masked_ce(logits_strong, pseudo, w)
+        return self.lambda_u*lu, (lu, w.mean(), self.mu_t, self.var_t.sqrt())
+
 # %% ../nbs/05_consistency.ipynb #e40429f6
 _RUN_OPTIONS = ('path_unlabelled', 'weights', 'cbs', 'steps', 'overwrite', 'show_progress', 'distributed')
 
@@ -481,5 +724,71 @@ def mixmatch(model:str, # Model name (see `resolve_model`)
     options = dict(k=k, T=T, alpha=alpha, lambda_u=lambda_u, rampup=rampup, mu=mu, ema=ema)
     make = lambda r, epochs: MixMatchCallback(flip=r.flip, epochs=epochs, **options)
     return _consistency('mixmatch', make, options, model, path, recipe, output_path, repeat_labelled, kwargs)
+
+
+def flexmatch(model:str, # Model name (see `resolve_model`)
+              path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
+              recipe:Recipe|dict|None=None, # How to train (see `Recipe`); its `flip` applies to the unlabelled views too
+              output_path=None, # Run folder to write (None: nothing is written)
+              *,
+              mu:float=7, # Unlabelled images per labelled image in a step
+              tau:float=0.95, # Upper threshold (a class learned as well as the best one)
+              warmup:bool=True, # Thresholds start near 0 and rise while most images are still unselected
+              mapping:str='convex', # Learning status to threshold: 'convex' or 'linear'
+              lambda_u:float=1., # Weight of the unlabelled loss
+              ema:float|None=0.999, # EMA decay of the weights used for evaluation, with warm-up; None: off
+              n_ops:int=2, # RandAugment operations per strong view
+              cutout:float=0.5, # Largest Cutout side (share of the image side)
+              state=None, # Continue the per-image learning status of a run folder (same unlabelled images)
+              repeat_labelled:int=1, # Show each labelled training image this many times per epoch
+              **kwargs, # Recipe options (epochs, size, ...) and `train_model`'s: path_unlabelled, weights, steps, overwrite, show_progress, ...
+             ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
+    "Train `model` with FlexMatch (curriculum pseudo-labelling) on the labelled and unlabelled images of `path`"
+    options = dict(mu=mu, tau=tau, warmup=warmup, mapping=mapping, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
+    make = lambda r, epochs: FlexMatchCallback(flip=r.flip, epochs=epochs, state=state, **options)
+    return _consistency('flexmatch', make, {**options, 'state': state}, model, path, recipe, output_path, repeat_labelled, kwargs)
+
+def freematch(model:str, # Model name (see `resolve_model`)
+              path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
+              recipe:Recipe|dict|None=None, # How to train (see `Recipe`); its `flip` applies to the unlabelled views too
+              output_path=None, # Run folder to write (None: nothing is written)
+              *,
+              mu:float=7, # Unlabelled images per labelled image in a step
+              momentum:float=0.999, # Momentum of the EMAs behind the thresholds
+              lambda_f:float=0.01, # Weight of the fairness term
+              lambda_u:float=1., # Weight of the unlabelled loss
+              ema:float|None=0.999, # EMA decay of the weights used for evaluation, with warm-up; None: off
+              n_ops:int=2, # RandAugment operations per strong view
+              cutout:float=0.5, # Largest Cutout side (share of the image side)
+              state=None, # Continue the thresholds' EMAs of a run folder
+              repeat_labelled:int=1, # Show each labelled training image this many times per epoch
+              **kwargs, # Recipe options (epochs, size, ...) and `train_model`'s: path_unlabelled, weights, steps, overwrite, show_progress, ...
+             ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
+    "Train `model` with FreeMatch (self-adaptive thresholds and fairness) on the labelled and unlabelled images of `path`"
+    options = dict(mu=mu, momentum=momentum, lambda_f=lambda_f, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
+    make = lambda r, epochs: FreeMatchCallback(flip=r.flip, epochs=epochs, state=state, **options)
+    return _consistency('freematch', make, {**options, 'state': state}, model, path, recipe, output_path, repeat_labelled, kwargs)
+
+def softmatch(model:str, # Model name (see `resolve_model`)
+              path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
+              recipe:Recipe|dict|None=None, # How to train (see `Recipe`); its `flip` applies to the unlabelled views too
+              output_path=None, # Run folder to write (None: nothing is written)
+              *,
+              mu:float=7, # Unlabelled images per labelled image in a step
+              n_sigma:float=2., # Width of the Gaussian weight, in standard deviations
+              momentum:float=0.999, # Momentum of the EMAs of the confidences' mean and variance
+              dist_align:bool=True, # Uniform distribution alignment
+              lambda_u:float=1., # Weight of the unlabelled loss
+              ema:float|None=0.999, # EMA decay of the weights used for evaluation, with warm-up; None: off
+              n_ops:int=2, # RandAugment operations per strong view
+              cutout:float=0.5, # Largest Cutout side (share of the image side)
+              state=None, # Continue the weight's EMAs of a run folder
+              repeat_labelled:int=1, # Show each labelled training image this many times per epoch
+              **kwargs, # Recipe options (epochs, size, ...) and `train_model`'s: path_unlabelled, weights, steps, overwrite, show_progress, ...
+             ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
+    "Train `model` with SoftMatch (soft confidence weights, uniform alignment) on the labelled and unlabelled images of `path`"
+    options = dict(mu=mu, n_sigma=n_sigma, momentum=momentum, dist_align=dist_align, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
+    make = lambda r, epochs: SoftMatchCallback(flip=r.flip, epochs=epochs, state=state, **options)
+    return _consistency('softmatch', make, {**options, 'state': state}, model, path, recipe, output_path, repeat_labelled, kwargs)
 
 FixMatch, MixMatch = fixmatch, mixmatch   # the paper's names

@@ -6,7 +6,8 @@ Docs: https://semicompact.github.io/semicompact/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #73eaec43
 from __future__ import annotations
-import json, os, shutil, uuid, warnings
+import hashlib, json, os, shutil, uuid, warnings
+from contextlib import contextmanager
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import numpy as np, pandas as pd, torch
 from PIL import Image
 from sklearn.model_selection import train_test_split
 
-from fastcore.basics import ifnone
+from fastcore.basics import ifnone, patch
 from fastcore.meta import delegates
 from .core import SemicompactError, quiet_imports
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
@@ -127,7 +128,16 @@ def _plan_split(labels, test_pct=0.25, n_labelled=75, seed=42, what='dataset'):
     "Assign 'train', 'unlabelled' or 'test' to each item of `labels` (stratified, deterministic for `seed`)"
     labels = np.asarray(labels)
     if not 0 <= test_pct < 1: raise SemicompactError(f"test_pct must be in [0, 1), got {test_pct}")
-    if n_labelled is not None and n_labelled < 1: raise SemicompactError(f"n_labelled must be a positive number of images per class, got {n_labelled}")
+    classes = sorted(set(labels.astype(str)))
+    if isinstance(n_labelled, dict):   # a count per class (a class-imbalanced labelled set)
+        n_labelled = {str(k): v for k, v in n_labelled.items()}
+        unknown, absent = sorted(set(n_labelled) - set(classes)), sorted(set(classes) - set(n_labelled))
+        if unknown or absent: raise SemicompactError(f"n_labelled must give a count for each class of {what} ({', '.join(classes)})"
+                                                     + (f"; unknown: {', '.join(unknown)}" if unknown else '') + (f"; missing: {', '.join(absent)}" if absent else ''))
+    counts = n_labelled if isinstance(n_labelled, dict) else {c: n_labelled for c in classes}
+    for c, n in counts.items():
+        if n is not None and not (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1):
+            raise SemicompactError(f"n_labelled must be a positive number of images per class (or a dict class -> number), got {n!r}" + (f" for class '{c}'" if isinstance(n_labelled, dict) else ''))
     idx = np.arange(len(labels))
     split = np.full(len(labels), 'train', dtype=object)
     if test_pct > 0:
@@ -137,12 +147,12 @@ def _plan_split(labels, test_pct=0.25, n_labelled=75, seed=42, what='dataset'):
     if n_labelled is not None:
         rng = np.random.RandomState(seed)
         for c in sorted(set(labels[tr])):
-            members = tr[labels[tr] == c]
-            if len(members) < n_labelled:
+            members, n = tr[labels[tr] == c], counts[str(c)]
+            if len(members) < n:
                 raise SemicompactError(f"Class '{c}' of {what} has {len(members)} training image(s) after the {test_pct:.0%} test split, "
-                                 f"fewer than n_labelled={n_labelled}: lower n_labelled or add images")
+                                 f"fewer than n_labelled={n}: lower n_labelled or add images")
             members = np.sort(members)
-            split[np.setdiff1d(members, rng.choice(members, n_labelled, replace=False))] = 'unlabelled'
+            split[np.setdiff1d(members, rng.choice(members, n, replace=False))] = 'unlabelled'
     return split
 
 # %% ../nbs/00_data.ipynb #e1d87ff9
@@ -205,7 +215,7 @@ def _unique_names(files):
 def split_dataset(src, # Folder with one sub-folder per class (images at any depth below each)
                   dest, # Output folder for the semicompact layout (must not exist or be empty)
                   test_pct:float=0.25, # Share of each class held out for the test set
-                  n_labelled:int|None=75, # Labelled images kept per class; the rest of train becomes unlabelled (None: all)
+                  n_labelled:int|dict|None=75, # Labelled images kept per class (or a dict class -> count); the rest of train becomes unlabelled (None: all)
                   seed:int=42, # Seed of the split
                   mode:str='copy', # How files reach `dest`: 'copy', 'symlink' or 'hardlink'; the source is never changed
                   labels:pd.DataFrame|str|None=None, # Instead of class folders: a table (or CSV) with columns `file` (relative to `src`) and `label`
@@ -263,10 +273,12 @@ def decode_image(file, # Image file
     return image2tensor(Resize(size)(PILImage.create(file), split_idx=1)).contiguous()
 
 class ImageCache:
-    "Images decoded and resized once, kept in memory as uint8 tensors; a file whose size or mtime changed is decoded again"
+    "Images decoded and resized once, kept in memory as uint8 tensors (or memory-mapped files for larger sets); a file whose size or mtime changed is decoded again"
     def __init__(self, budget_mb:float|None=None, # Most memory it holds (None: `SEMICOMPACT_CACHE_MB`, else a quarter of the RAM, at most 8 GB)
+                 disk_dir=None, # Folder for memory-mapped sets larger than the budget (None: `SEMICOMPACT_CACHE_DIR`, else none)
                 ):
         self._budget_mb, self._store, self.nbytes, self.hits, self.misses = budget_mb, OrderedDict(), 0, 0, 0
+        self.disk_dir, self._disk = disk_dir, {}
 
     @property
     def budget_mb(self) -> float:
@@ -284,11 +296,29 @@ class ImageCache:
         self._budget_mb = mb
         self._evict(0)
 
+    @property
+    def disk_dir(self) -> Path|None:
+        "Folder of the memory-mapped tier, or None when there is none"
+        d = self._disk_dir if self._disk_dir is not None else os.environ.get('SEMICOMPACT_CACHE_DIR') or None
+        return None if d is None else Path(d).expanduser()
+    @disk_dir.setter
+    def disk_dir(self, d): self._disk_dir = d
+
+    @contextmanager
+    def on_disk(self, folder, # Folder of the memory-mapped tier while the block runs (None: leave it as it is)
+               ):
+        "Context in which sets larger than the budget are memory-mapped from `folder` (unless a folder is already set)"
+        old = self._disk_dir
+        if folder is not None and self.disk_dir is None: self._disk_dir = folder
+        try: yield self
+        finally: self._disk_dir = old
+
     def fits(self, n:int, # Number of images
              size:int, # Their side
             ) -> bool:
-        "Whether `n` images of `size` fit in the budget"
+        "Whether `n` images of `size` fit in the memory budget"
         return n*3*size*size <= self.budget_mb*2**20
+
 
     def _put(self, key, stamp, t):
         old = self._store.pop(key, None)
@@ -303,8 +333,13 @@ class ImageCache:
 
     def load(self, files:list, # Image files
              size:int, # Side of the decoded images
+             disk:bool|None=None, # Into a memory-mapped file of `disk_dir` (None: when there is one and `files` do not fit in the budget)
             ) -> tuple[list, list]: # (good files, files that do not decode)
         "Make sure `files` are cached at `size` and up to date (decoding new and changed ones, in threads); a checked `check_images`"
+        if disk is None: disk = self.disk_dir is not None and not self.fits(len(files), size)
+        if disk:
+            if self.disk_dir is None: raise SemicompactError("disk=True needs a disk_dir (the argument, or SEMICOMPACT_CACHE_DIR)")
+            return self._load_disk(files, size)
         todo, bad = [], []
         for f in files:
             key = (os.path.abspath(f), size)
@@ -333,20 +368,72 @@ class ImageCache:
         key = (os.path.abspath(file), size)
         hit = self._store.get(key)
         if hit is not None: return hit[1]
+        hit = self._disk.get(key)
+        if hit is not None: return torch.from_numpy(np.array(hit[1][hit[2]]))
         t = decode_image(key[0], size)
         if self.fits(1, size): self._evict(t.nbytes); self._put(key, _stamp(key[0]), t)
         return t
 
     def clear(self):
-        "Forget every image"
-        self._store.clear(); self.nbytes = 0
+        "Forget every image (the memory-mapped files stay in `disk_dir`, to be reused)"
+        self._store.clear(); self._disk.clear(); self.nbytes = 0
 
-    def __len__(self): return len(self._store)
+    def __len__(self): return len(self._store) + len(self._disk)
     def __repr__(self):
-        return (f"ImageCache({len(self)} images, {self.nbytes/2**20:.1f} of {self.budget_mb:.0f} MB; "
+        disk = f", {len(self._disk)} memory-mapped from {self.disk_dir}" if self._disk else ''
+        return (f"ImageCache({len(self._store)} images, {self.nbytes/2**20:.1f} of {self.budget_mb:.0f} MB{disk}; "
                 f"{self.hits} hits, {self.misses} decoded)")
 
 image_cache = ImageCache()
+
+# %% ../nbs/00_data.ipynb #7f7e2628
+def _disk_names(files:list, size:int) -> tuple[list, str]:
+    "Absolute paths of `files` and the name of their memory-mapped file at `size`"
+    abs_files = [os.path.abspath(f) for f in files]
+    digest = hashlib.sha1('\n'.join([str(size), *abs_files]).encode()).hexdigest()[:16]
+    return abs_files, f'images-{size}px-{digest}'
+
+def _stamp_or_none(f):
+    try: return list(_stamp(f))
+    except OSError: return None
+
+@patch
+def _load_disk(self:ImageCache, files:list, size:int) -> tuple[list, list]:
+    "`load` into a memory-mapped file of `disk_dir` (decoding only the rows that are new or whose file changed)"
+    folder = self.disk_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    abs_files, name = _disk_names(files, size)
+    arr_path, idx_path = folder/f'{name}.npy', folder/f'{name}.json'
+    stamps = [_stamp_or_none(f) for f in abs_files]
+    index = None
+    if arr_path.exists() and idx_path.exists():
+        try: index = json.loads(idx_path.read_text())
+        except (OSError, ValueError): index = None
+        if index is not None and (index.get('files') != abs_files or index.get('size') != size): index = None
+    if index is None:   # a new file: written under a temporary name, renamed once every row is in
+        tmp = folder/f'{name}.{uuid.uuid4().hex[:8]}.tmp.npy'
+        arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(abs_files), 3, size, size))
+        done = [None]*len(abs_files)
+    else: tmp, arr, done = None, np.load(arr_path, mmap_mode='r+'), index['stamps']
+    todo = [i for i, s in enumerate(stamps) if s is not None and s != done[i]]
+    def work(i):
+        try: arr[i] = decode_image(abs_files[i], size).numpy(); return i, True
+        except Exception: return i, False
+    with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as ex: decoded = dict(ex.map(work, todo))
+    new = [None if s is None or not decoded.get(i, True) else s for i, s in enumerate(stamps)]   # None: missing or undecodable
+    arr.flush(); del arr
+    if tmp is not None: os.replace(tmp, arr_path)
+    if tmp is not None or todo:
+        tmp_idx = folder/f'{name}.{uuid.uuid4().hex[:8]}.tmp.json'
+        tmp_idx.write_text(json.dumps(dict(size=size, files=abs_files, stamps=new)))
+        os.replace(tmp_idx, idx_path)
+    arr = np.load(arr_path, mmap_mode='r')
+    self.hits += len(files) - len(todo); self.misses += len(todo)
+    good, bad = [], []
+    for f, a, s, i in zip(files, abs_files, new, range(len(files))):
+        if s is None: bad.append(f)
+        else: good.append(f); self._disk[(a, size)] = (tuple(s), arr, i)
+    return good, bad
 
 # %% ../nbs/00_data.ipynb #11eb0dd5
 class CachedImage(Transform):
@@ -398,16 +485,20 @@ def _valid_idx(labels, valid_pct, seed):
 
 def readable_images(files:list, # Image files
                     size:int|None=None, # Side they are used at (with `cached`)
-                    cached:bool=False, # Decode them into `image_cache` (a decoding check that also caches) instead of only checking them
+                    cached:bool|str=False, # Decode them into `image_cache` (a decoding check that also caches) instead of only checking them; 'disk': into its memory-mapped tier
                    ) -> tuple[list, list]: # (good files, bad files)
     "Split `files` into those that decode and those that do not, caching the good ones at `size` when `cached`"
-    if cached and size: return image_cache.load(files, size)
+    if cached and size: return image_cache.load(files, size, disk=True if cached == 'disk' else None)
     return check_images(files, decode=True)
 
-def _use_cache(cache, n, size):
-    if cache is None: return image_cache.fits(n, size)
-    if not isinstance(cache, bool): raise SemicompactError(f"cache must be True, False or None (when the images fit in image_cache's budget), got {cache!r}")
-    return cache
+def _use_cache(cache, n, size) -> bool|str:
+    "Whether a set of `n` images of `size` is cached: False, True (in memory) or 'disk' (memory-mapped: it does not fit in the budget)"
+    if cache is None or cache is True:
+        if image_cache.fits(n, size): return True
+        if image_cache.disk_dir is not None: return 'disk'
+        return bool(cache)
+    if cache is False or cache == 'disk': return cache
+    raise SemicompactError(f"cache must be True, False or None (when image_cache can hold the images: in its memory budget, or on disk with a disk_dir), got {cache!r}")
 
 @delegates(aug_transforms)
 def get_dls(path, # Dataset root (see `Layout`)
@@ -418,7 +509,7 @@ def get_dls(path, # Dataset root (see `Layout`)
             path_unlabelled=None, # Unlabelled images elsewhere (default `path/unlabelled`)
             extra:pd.DataFrame|None=None, # Extra training items (`file`, `label`), e.g. pseudo-labels; never in validation
             augment:bool=True, # Use the paper's augmentation (flips, rotations, zooms, lighting)
-            cache:bool|None=None, # Decode and resize each image once into `image_cache` (None: when the dataset's images fit in its budget)
+            cache:bool|None=None, # Decode and resize each image once into `image_cache` (None: when the dataset fits in its budget, or on disk when it has a `disk_dir`)
             num_workers:int|None=None, # DataLoader workers (default: 0 with the cache or on CPU-only machines)
             device=None, # Device of the batches (default: the GPU when there is one)
             **kwargs, # Passed to fastai's `aug_transforms`
@@ -440,7 +531,7 @@ def get_dls(path, # Dataset root (see `Layout`)
         extra = pd.DataFrame(extra)[['file', 'label']].astype({'file': str, 'label': str})
         unknown = sorted(set(extra.label) - set(lay.classes))
         if unknown: raise SemicompactError(f"extra has labels that are not classes of {lay.train}: {', '.join(unknown)}")
-        if cached: image_cache.load(list(extra.file), size)   # decoded now, not in the first epoch
+        if cached: readable_images(list(extra.file), size, cached)   # decoded now, not in the first epoch
         items = pd.concat([items, extra], ignore_index=True)
     batch_tfms = [*aug_transforms(**kwargs)] if augment else []
     batch_tfms.append(Normalize.from_stats(*imagenet_stats))
@@ -482,7 +573,7 @@ def unlabelled_dl(dls, # DataLoaders from `get_dls`
 # %% ../nbs/00_data.ipynb #c58f5668
 def make_digits(dest, # Output folder
                 size:int=32, # Side of the written PNGs (the scans are 8 x 8, upscaled bicubically)
-                n_labelled:int=10, # Labelled images per class; the rest of train is unlabelled
+                n_labelled:int|dict=10, # Labelled images per class (or a dict class -> count, e.g. an imbalanced set); the rest of train is unlabelled
                 test_pct:float=0.25, # Share of each class in the test set
                 seed:int=42, # Seed of the split
                 overwrite:bool=False, # Rewrite `dest` even if it holds a different dataset
@@ -490,6 +581,7 @@ def make_digits(dest, # Output folder
     "Write scikit-learn's real handwritten digits (1,797 scans, 10 classes) as a semicompact dataset"
     from sklearn.datasets import load_digits
     dest = Path(dest).expanduser()
+    if isinstance(n_labelled, dict): n_labelled = {str(k): v for k, v in n_labelled.items()}   # as dataset.json reads back
     info = dict(dataset='sklearn-digits', size=size, n_labelled=n_labelled, test_pct=test_pct, seed=seed)
     if (dest/'dataset.json').exists() and not overwrite:
         try: same = json.loads((dest/'dataset.json').read_text()) == info

@@ -21,7 +21,7 @@ from .core import SemicompactError, name_key, Recipe, as_recipe
 from .train import train_model
 from .distill import (PAPER_BASE_MODEL, PAPER_BASE_MODELS, plain_distillation, data_distillation, model_distillation,
                                  model_data_distillation)
-from .consistency import fixmatch, mixmatch
+from .consistency import fixmatch, mixmatch, flexmatch, freematch, softmatch
 from .quantize import int8_steps
 
 # %% auto #0
@@ -46,6 +46,9 @@ METHODS = {m.name: m for m in [
     Method('model_data_distillation', model_data_distillation, PAPER_BASE_MODELS, ('model_data', 'model-data', 'Model-data distillation')),
     Method('fixmatch', fixmatch, (), ('FixMatch',)),
     Method('mixmatch', mixmatch, (), ('MixMatch',)),
+    Method('flexmatch', flexmatch, (), ('FlexMatch',)),
+    Method('freematch', freematch, (), ('FreeMatch',)),
+    Method('softmatch', softmatch, (), ('SoftMatch',)),
 ]}
 
 _METHOD_ALIASES = {name_key(a): m.name for m in METHODS.values() for a in (m.name, *m.aliases)}
@@ -271,7 +274,9 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     i, n = parse_shard(shard)
     res_path = out/('results.csv' if n == 1 else f'results.shard-{i}-of-{n}.csv')
     method_kw = {resolve_method(k).name: v for k, v in (method_kw or {}).items()}
-    with (study_lock(out/f'.{res_path.name}.lock') if main else nullcontext()):   # one process per table (shards: one each)
+    from semicompact.data import image_cache
+    # one process per table (shards: one each); datasets larger than the image cache's memory budget are memory-mapped from out/cache
+    with (study_lock(out/f'.{res_path.name}.lock') if main else nullcontext()), image_cache.on_disk(out/'cache'):
         if main: (out/'study.json').write_text(json.dumps(dict(datasets={k: str(v) for k, v in ds.items()}, models=list(models), methods=list(methods),
                                                       seeds=list(seeds), recipe=recipe.as_dict(), bases=bases, method_kw=method_kw, equal_budgets=equal_budgets, weights=weights), indent=2, default=str))
         rows, damaged = {}, 0

@@ -88,6 +88,7 @@ def test_recipe_options_are_listed_once():
     fields = set(Recipe.fields())
     for fn in (train.train_model, train.fit_recipe, distill.distill, distill.plain_distillation, distill.data_distillation,
                distill.model_distillation, distill.model_data_distillation, consistency.fixmatch, consistency.mixmatch,
+               consistency.flexmatch, consistency.freematch, consistency.softmatch,
                quantize.train_quantized, study.run_study, study.run_cell):
         assert not fields & set(inspect.signature(fn).parameters), fn.__name__
     r = subprocess.run([sys.executable, '-m', 'semicompact.cli', 'train', '--help'], capture_output=True, text=True)

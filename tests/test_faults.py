@@ -132,6 +132,9 @@ BAD_OPTIONS = [
     ('mixmatch', dict(epochs=0), 'epochs must be'), ('mixmatch', dict(bs=0), 'bs must be'), ('mixmatch', dict(size=4), 'size must be'),
     ('mixmatch', dict(valid_pct=0), 'valid_pct must be'), ('mixmatch', dict(lr=-1), 'lr must be'), ('mixmatch', dict(patience=0), 'patience must be'),
     ('mixmatch', dict(epoch_steps=0), 'epoch_steps must be'), ('mixmatch', dict(pct_start=1), 'pct_start must be'),
+    ('flexmatch', dict(tau=2), 'tau must be'), ('flexmatch', dict(mapping='cubic'), 'mapping must be'), ('flexmatch', dict(mu=0), 'mu must be'),
+    ('freematch', dict(momentum=1.0), 'momentum must be'), ('freematch', dict(lambda_f=-1), 'lambda_f must be'),
+    ('softmatch', dict(n_sigma=0), 'n_sigma must be'), ('softmatch', dict(momentum=-0.1), 'momentum must be'),
 ]
 
 @pytest.mark.parametrize('method,kw,msg', BAD_OPTIONS, ids=[f'{m}-{k}' for m, k, _ in BAD_OPTIONS])
@@ -145,6 +148,7 @@ def test_bad_option(digits, tmp_path, method, kw, msg):
 def test_bad_options_on_the_command_line(digits, tmp_path):
     _one_line_error(_cli('fixmatch', '--model', 'resnet18', '--data', digits, '--tau', '95'), 'tau must be')
     _one_line_error(_cli('mixmatch', '--model', 'resnet18', '--data', digits, '--T', '0'), 'T must be')
+    _one_line_error(_cli('freematch', '--model', 'resnet18', '--data', digits, '--momentum', '1'), 'momentum must be')
     _one_line_error(_cli('train', '--model', 'resnet18', '--data', digits, '--epochs', '0'), 'epochs must be')
     _one_line_error(_cli('study', '--data', digits, '--models', 'resnet18', '--methods', 'base', '--out', tmp_path/'s', '--shard', '3/2'), 'shard')
     from semicompact.study import run_study
