@@ -1,4 +1,4 @@
-"""FixMatch and MixMatch as fastai callbacks that stay active in both stages of the recipe: unlabelled batches augmented on the device, one forward pass, per-epoch Lx, Lu and mask rate in the run's `history.csv`.
+"""FixMatch and MixMatch (and, beyond the paper, FlexMatch, FreeMatch and SoftMatch) as fastai callbacks that stay active in both stages of the recipe: unlabelled batches augmented on the device, one forward pass, per-epoch Lx, Lu and mask rate in the run's `history.csv`.
 
 Docs: https://semicompact.github.io/semicompact/consistency.html.md"""
 

@@ -149,6 +149,8 @@ def test_bad_options_on_the_command_line(digits, tmp_path):
     _one_line_error(_cli('fixmatch', '--model', 'resnet18', '--data', digits, '--tau', '95'), 'tau must be')
     _one_line_error(_cli('mixmatch', '--model', 'resnet18', '--data', digits, '--T', '0'), 'T must be')
     _one_line_error(_cli('freematch', '--model', 'resnet18', '--data', digits, '--momentum', '1'), 'momentum must be')
+    _one_line_error(_cli('flexmatch', '--model', 'resnet18', '--data', digits, '--tau', '2', '--no-warmup'), 'tau must be')
+    _one_line_error(_cli('softmatch', '--model', 'resnet18', '--data', digits, '--n-sigma', '0', '--no-dist-align'), 'n_sigma must be')
     _one_line_error(_cli('train', '--model', 'resnet18', '--data', digits, '--epochs', '0'), 'epochs must be')
     _one_line_error(_cli('study', '--data', digits, '--models', 'resnet18', '--methods', 'base', '--out', tmp_path/'s', '--shard', '3/2'), 'shard')
     from semicompact.study import run_study
