@@ -2,6 +2,8 @@
 
     python benchmarks/quality.py --out benchmarks/results/quality                   # the library's recipe
     python benchmarks/quality.py --out benchmarks/results/quality_paper --preset paper --seeds 42
+    python benchmarks/quality.py --out benchmarks/results/quality_adaptive --budgets 5 --imbalanced \
+        --methods base fixmatch flexmatch freematch softmatch            # FixMatch's successors
 
 The embedded digits (scikit-learn's 1,797 real scans) at 5, 10 and 20 labelled images per class (the blocks) x
 ResNet-18 and ShuffleNet v2 (the two of the paper's compact networks that learn 32 px digits from scratch) x all
