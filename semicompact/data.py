@@ -410,11 +410,16 @@ def _load_disk(self:ImageCache, files:list, size:int) -> tuple[list, list]:
         try: index = json.loads(idx_path.read_text())
         except (OSError, ValueError): index = None
         if index is not None and (index.get('files') != abs_files or index.get('size') != size): index = None
+    shape = (len(abs_files), 3, size, size)
+    if index is not None:   # a file that no longer reads as the array it should be is decoded again
+        try: arr = np.load(arr_path, mmap_mode='r+')
+        except (OSError, ValueError): index = None
+        else:
+            if arr.shape != shape or arr.dtype != np.uint8: del arr; index = None
     if index is None:   # a new file: written under a temporary name, renamed once every row is in
         tmp = folder/f'{name}.{uuid.uuid4().hex[:8]}.tmp.npy'
-        arr = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(abs_files), 3, size, size))
-        done = [None]*len(abs_files)
-    else: tmp, arr, done = None, np.load(arr_path, mmap_mode='r+'), index['stamps']
+        arr, done = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=shape), [None]*len(abs_files)
+    else: tmp, done = None, index['stamps']
     todo = [i for i, s in enumerate(stamps) if s is not None and s != done[i]]
     def work(i):
         try: arr[i] = decode_image(abs_files[i], size).numpy(); return i, True
