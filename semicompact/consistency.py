@@ -598,7 +598,7 @@ class FreeMatchCallback(AdaptiveMatchCallback):
                  lambda_f:float=0.01, # Weight of the self-adaptive fairness term (USB's default)
                  **kwargs, # `FixMatchCallback`'s options (mu, lambda_u, flip, ema, ...) and `state`
                 ):
-        kwargs.pop('tau', None)   # no fixed threshold
+        if 'tau' in kwargs: raise SemicompactError(f"{type(self).__name__} has no fixed threshold: tau is not one of its options (its thresholds follow training; see momentum)")
         super().__init__(**kwargs)
         _check('momentum', momentum, lambda v: _num(v) and 0 <= v < 1, 'a number in [0, 1), e.g. 0.999')
         _check('lambda_f', lambda_f, lambda v: _num(v) and v >= 0, 'a number >= 0')
@@ -637,7 +637,7 @@ class SoftMatchCallback(AdaptiveMatchCallback):
                  dist_align:bool=True, # Uniform distribution alignment of the weak predictions before weighting
                  **kwargs, # `FixMatchCallback`'s options (mu, lambda_u, flip, ema, ...) and `state`
                 ):
-        kwargs.pop('tau', None)   # no threshold: a weight
+        if 'tau' in kwargs: raise SemicompactError(f"{type(self).__name__} has no fixed threshold: tau is not one of its options (every pseudo-label is weighted; see n_sigma, momentum)")
         super().__init__(**kwargs)
         _check('n_sigma', n_sigma, lambda v: _num(v) and v > 0, 'a number > 0')
         _check('momentum', momentum, lambda v: _num(v) and 0 <= v < 1, 'a number in [0, 1), e.g. 0.999')
@@ -725,6 +725,12 @@ def mixmatch(model:str, # Model name (see `resolve_model`)
     make = lambda r, epochs: MixMatchCallback(flip=r.flip, epochs=epochs, **options)
     return _consistency('mixmatch', make, options, model, path, recipe, output_path, repeat_labelled, kwargs)
 
+def _adaptive(method, cb_cls, options, state, model, path, recipe, output_path, repeat_labelled, kwargs):
+    "`_consistency` with an `AdaptiveMatchCallback` that may continue a saved `state` (recorded by its path)"
+    make = lambda r, epochs: cb_cls(flip=r.flip, epochs=epochs, state=state, **options)
+    recorded = {**options, 'state': state if state is None or isinstance(state, (str, Path)) else 'a dict of tensors'}
+    return _consistency(method, make, recorded, model, path, recipe, output_path, repeat_labelled, kwargs)
+
 
 def flexmatch(model:str, # Model name (see `resolve_model`)
               path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
@@ -745,8 +751,7 @@ def flexmatch(model:str, # Model name (see `resolve_model`)
              ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
     "Train `model` with FlexMatch (curriculum pseudo-labelling) on the labelled and unlabelled images of `path`"
     options = dict(mu=mu, tau=tau, warmup=warmup, mapping=mapping, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
-    make = lambda r, epochs: FlexMatchCallback(flip=r.flip, epochs=epochs, state=state, **options)
-    return _consistency('flexmatch', make, {**options, 'state': state}, model, path, recipe, output_path, repeat_labelled, kwargs)
+    return _adaptive('flexmatch', FlexMatchCallback, options, state, model, path, recipe, output_path, repeat_labelled, kwargs)
 
 def freematch(model:str, # Model name (see `resolve_model`)
               path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
@@ -766,8 +771,7 @@ def freematch(model:str, # Model name (see `resolve_model`)
              ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
     "Train `model` with FreeMatch (self-adaptive thresholds and fairness) on the labelled and unlabelled images of `path`"
     options = dict(mu=mu, momentum=momentum, lambda_f=lambda_f, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
-    make = lambda r, epochs: FreeMatchCallback(flip=r.flip, epochs=epochs, state=state, **options)
-    return _consistency('freematch', make, {**options, 'state': state}, model, path, recipe, output_path, repeat_labelled, kwargs)
+    return _adaptive('freematch', FreeMatchCallback, options, state, model, path, recipe, output_path, repeat_labelled, kwargs)
 
 def softmatch(model:str, # Model name (see `resolve_model`)
               path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
@@ -788,7 +792,6 @@ def softmatch(model:str, # Model name (see `resolve_model`)
              ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
     "Train `model` with SoftMatch (soft confidence weights, uniform alignment) on the labelled and unlabelled images of `path`"
     options = dict(mu=mu, n_sigma=n_sigma, momentum=momentum, dist_align=dist_align, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
-    make = lambda r, epochs: SoftMatchCallback(flip=r.flip, epochs=epochs, state=state, **options)
-    return _consistency('softmatch', make, {**options, 'state': state}, model, path, recipe, output_path, repeat_labelled, kwargs)
+    return _adaptive('softmatch', SoftMatchCallback, options, state, model, path, recipe, output_path, repeat_labelled, kwargs)
 
 FixMatch, MixMatch = fixmatch, mixmatch   # the paper's names

@@ -319,7 +319,6 @@ class ImageCache:
         "Whether `n` images of `size` fit in the memory budget"
         return n*3*size*size <= self.budget_mb*2**20
 
-
     def _put(self, key, stamp, t):
         old = self._store.pop(key, None)
         if old is not None: self.nbytes -= old[1].nbytes
@@ -435,7 +434,7 @@ def _load_disk(self:ImageCache, files:list, size:int) -> tuple[list, list]:
     arr = np.load(arr_path, mmap_mode='r')
     self.hits += len(files) - len(todo); self.misses += len(todo)
     good, bad = [], []
-    for f, a, s, i in zip(files, abs_files, new, range(len(files))):
+    for i, (f, a, s) in enumerate(zip(files, abs_files, new)):
         if s is None: bad.append(f)
         else: good.append(f); self._disk[(a, size)] = (tuple(s), arr, i)
     return good, bad
