@@ -42,6 +42,7 @@ class Recipe:
     "How a network is trained: every option of the two-stage recipe, in one place"
     epochs:int=50 # Epochs of the all-layers stage (an upper bound: early stopping ends it sooner)
     freeze_epochs:int=2 # Epochs training the head alone, before all layers (pretrained networks only)
+    early_stopping:bool=True # Stop the all-layers stage on `monitor` and keep its best epoch's weights (False: every epoch runs and the last weights are kept: a fixed optimiser-step budget, no model selection)
     patience:int=8 # Early stopping: epochs without a better validation metric
     min_epochs:int=0 # Early stopping never ends the all-layers stage before this many epochs (0: the paper)
     monitor:str='valid_loss' # Validation metric of early stopping and of the best weights kept (the paper: 'accuracy')
@@ -70,6 +71,7 @@ class Recipe:
         isint = lambda v: isinstance(v, int) and not isinstance(v, bool)
         _check(isint(self.epochs) and self.epochs >= 1, 'epochs', self.epochs, 'an integer >= 1')
         _check(isint(self.freeze_epochs) and self.freeze_epochs >= 0, 'freeze_epochs', self.freeze_epochs, 'an integer >= 0')
+        _check(isinstance(self.early_stopping, bool), 'early_stopping', self.early_stopping, 'True or False')
         _check(isint(self.patience) and self.patience >= 1, 'patience', self.patience, 'an integer >= 1')
         _check(isint(self.min_epochs) and self.min_epochs >= 0, 'min_epochs', self.min_epochs, 'an integer >= 0')
         _check(self.lr is None or (isinstance(self.lr, (int, float)) and 0 < self.lr < 10), 'lr', self.lr, 'None or a number in (0, 10)')

@@ -1,4 +1,4 @@
-"""The labelled / unlabelled / test layout, the paper's splits, fastai `DataLoaders` whose validation set is carved from the labelled images only, the embedded `digits` dataset and the paper's 10-dataset benchmark.
+"""The labelled / unlabelled / test layout, the paper's splits, fastai `DataLoaders` whose validation set is carved from the labelled images only, the embedded `digits` dataset, Fashion-MNIST (and any dataset in MNIST's IDX files), folds that resample the labelled images, and the paper's 10-dataset benchmark.
 
 Docs: https://semicompact.github.io/semicompact/data.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://semicompact.github.io/semicompact/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #73eaec43
 from __future__ import annotations
-import hashlib, json, os, shutil, uuid, warnings
+import gzip, hashlib, json, os, shutil, struct, uuid, warnings, zlib
 from contextlib import contextmanager
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -33,9 +33,10 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
 
 
 # %% auto #0
-__all__ = ['image_cache', 'BENCHMARK', 'image_files', 'check_images', 'Layout', 'split_dataset', 'decode_image', 'ImageCache',
-           'CachedImage', 'CachedDL', 'readable_images', 'get_dls', 'test_dl', 'unlabelled_dl', 'make_digits',
-           'BenchmarkDataset', 'benchmark_table', 'prepare_benchmark']
+__all__ = ['image_cache', 'FASHION_MNIST_CLASSES', 'BENCHMARK', 'image_files', 'check_images', 'Layout', 'split_dataset',
+           'decode_image', 'ImageCache', 'CachedImage', 'CachedDL', 'readable_images', 'get_dls', 'test_dl',
+           'unlabelled_dl', 'make_digits', 'read_idx', 'make_idx_dataset', 'make_fashion_mnist', 'BenchmarkDataset',
+           'benchmark_table', 'prepare_benchmark']
 
 # %% ../nbs/00_data.ipynb #b73d08a1
 def image_files(path:Path, # Folder searched recursively
@@ -124,10 +125,18 @@ class Layout:
         return files
 
 # %% ../nbs/00_data.ipynb #2c5897f4
-def _plan_split(labels, test_pct=0.25, n_labelled=75, seed=42, what='dataset'):
-    "Assign 'train', 'unlabelled' or 'test' to each item of `labels` (stratified, deterministic for `seed`)"
+def _plan_split(labels, # Class of each item
+                test_pct:float=0.25, # Share of each class held out for the test set
+                n_labelled:int|dict|None=75, # Labelled items kept per class (or a dict class -> count; None: all)
+                seed:int=42, # Seed of the stratified test split (and of the labelled draw when `label_seed` is None)
+                what:str='dataset', # What `labels` are, for error messages
+                label_seed:int|None=None, # Seed of the draw of the labelled images among the training images (None: `seed`); changing it alone gives a new fold with the same test set
+               ) -> np.ndarray: # 'train', 'unlabelled' or 'test' for each item
+    "Assign 'train', 'unlabelled' or 'test' to each item of `labels` (stratified, deterministic for `seed` and `label_seed`)"
     labels = np.asarray(labels)
     if not 0 <= test_pct < 1: raise SemicompactError(f"test_pct must be in [0, 1), got {test_pct}")
+    if label_seed is not None and not (isinstance(label_seed, (int, np.integer)) and not isinstance(label_seed, bool) and 0 <= label_seed < 2**32):
+        raise SemicompactError(f"label_seed must be None (use `seed`) or an integer from 0 to 2**32-1, got {label_seed!r}")
     classes = sorted(set(labels.astype(str)))
     if isinstance(n_labelled, dict):   # a count per class (a class-imbalanced labelled set)
         n_labelled = {str(k): v for k, v in n_labelled.items()}
@@ -145,12 +154,12 @@ def _plan_split(labels, test_pct=0.25, n_labelled=75, seed=42, what='dataset'):
         split[te] = 'test'
     else: tr = idx
     if n_labelled is not None:
-        rng = np.random.RandomState(seed)
+        rng = np.random.RandomState(seed if label_seed is None else label_seed)
         for c in sorted(set(labels[tr])):
             members, n = tr[labels[tr] == c], counts[str(c)]
             if len(members) < n:
-                raise SemicompactError(f"Class '{c}' of {what} has {len(members)} training image(s) after the {test_pct:.0%} test split, "
-                                 f"fewer than n_labelled={n}: lower n_labelled or add images")
+                raise SemicompactError(f"Class '{c}' of {what} has {len(members)} training image(s)" + (f" after the {test_pct:.0%} test split" if test_pct else '')
+                                       + f", fewer than n_labelled={n}: lower n_labelled or add images")
             members = np.sort(members)
             split[np.setdiff1d(members, rng.choice(members, n, replace=False))] = 'unlabelled'
     return split
@@ -181,16 +190,17 @@ def _tmp_dir(dest:Path) -> Path:
     tmp.mkdir()
     return tmp
 
-def _write_layout(items:pd.DataFrame, split, dest:Path, write, overwrite=False, info=None):
+def _write_layout(items:pd.DataFrame, split, dest:Path, write, overwrite=False, info=None, hide_names=True):
     "Write each item to `dest` in the semicompact layout with `write(item, path)`, plus `split.csv` (complete or absent)"
     _check_dest(dest, overwrite)
     tmp = _tmp_dir(dest)
     try:
         rows, k = [], 0
-        for (_, it), s in zip(items.iterrows(), split):
+        for it, s in zip(items.itertuples(index=False), split):
             ext = Path(it.file).suffix.lower() if isinstance(it.file, (str, Path)) else '.png'
-            if s == 'unlabelled':
+            if s == 'unlabelled' and hide_names:   # u000001.png, ...: the name of an unlabelled image never gives its class away
                 k += 1; rel = Path('unlabelled')/f'u{k:06d}{ext}'
+            elif s == 'unlabelled': rel = Path('unlabelled')/it.name_out   # names that carry no class (`hide_names=False`)
             else: rel = Path(s)/str(it.label)/it.name_out
             write(it, tmp/rel)
             rows.append({'file': rel.as_posix(), 'class': it.label, 'split': s, 'source': it.source})
@@ -217,6 +227,7 @@ def split_dataset(src, # Folder with one sub-folder per class (images at any dep
                   test_pct:float=0.25, # Share of each class held out for the test set
                   n_labelled:int|dict|None=75, # Labelled images kept per class (or a dict class -> count); the rest of train becomes unlabelled (None: all)
                   seed:int=42, # Seed of the split
+                  label_seed:int|None=None, # Seed of the draw of the labelled images among the training images (None: `seed`); changing it alone gives a new fold with the same test set
                   mode:str='copy', # How files reach `dest`: 'copy', 'symlink' or 'hardlink'; the source is never changed
                   labels:pd.DataFrame|str|None=None, # Instead of class folders: a table (or CSV) with columns `file` (relative to `src`) and `label`
                   overwrite:bool=False, # Replace a non-empty `dest`
@@ -253,8 +264,9 @@ def split_dataset(src, # Folder with one sub-folder per class (images at any dep
     items['file'] = items.source
     items['name_out'] = ''
     for c, g in items.groupby('label'): items.loc[g.index, 'name_out'] = _unique_names(g.source)
-    split = _plan_split(items.label.values, test_pct, n_labelled, seed, what=str(src))
+    split = _plan_split(items.label.values, test_pct, n_labelled, seed, what=str(src), label_seed=label_seed)
     info = dict(source=str(src), test_pct=test_pct, n_labelled=n_labelled, seed=seed, mode=mode)
+    if label_seed is not None: info['label_seed'] = label_seed   # absent when None: the dataset.json of earlier versions
     return _write_layout(items, split, dest, lambda it, p: _place(Path(it.source), p, mode), overwrite, info)
 
 # %% ../nbs/00_data.ipynb #c43c674d
@@ -575,11 +587,19 @@ def unlabelled_dl(dls, # DataLoaders from `get_dls`
     return dls.test_dl(pd.DataFrame({'file': [str(f) for f in good]}), bs=bs or 2*dls.bs)
 
 # %% ../nbs/00_data.ipynb #c58f5668
+def _same_info(dest:Path, info:dict, ignore=()) -> bool:
+    "Whether `dest/dataset.json` describes the dataset `info` (the keys in `ignore` aside)"
+    try: old = json.loads((dest/'dataset.json').read_text())
+    except (OSError, ValueError): return False
+    if not isinstance(old, dict): return False
+    return {k: v for k, v in old.items() if k not in ignore} == {k: v for k, v in info.items() if k not in ignore}
+
 def make_digits(dest, # Output folder
                 size:int=32, # Side of the written PNGs (the scans are 8 x 8, upscaled bicubically)
                 n_labelled:int|dict=10, # Labelled images per class (or a dict class -> count, e.g. an imbalanced set); the rest of train is unlabelled
                 test_pct:float=0.25, # Share of each class in the test set
                 seed:int=42, # Seed of the split
+                label_seed:int|None=None, # Seed of the draw of the labelled images among the training images (None: `seed`); changing it alone gives a new fold with the same test set
                 overwrite:bool=False, # Rewrite `dest` even if it holds a different dataset
                ) -> Path: # `dest`
     "Write scikit-learn's real handwritten digits (1,797 scans, 10 classes) as a semicompact dataset"
@@ -587,20 +607,142 @@ def make_digits(dest, # Output folder
     dest = Path(dest).expanduser()
     if isinstance(n_labelled, dict): n_labelled = {str(k): v for k, v in n_labelled.items()}   # as dataset.json reads back
     info = dict(dataset='sklearn-digits', size=size, n_labelled=n_labelled, test_pct=test_pct, seed=seed)
-    if (dest/'dataset.json').exists() and not overwrite:
-        try: same = json.loads((dest/'dataset.json').read_text()) == info
-        except ValueError: same = False
-        if same: return dest
+    if label_seed is not None: info['label_seed'] = label_seed   # absent when None: folders written before label_seed are reused
+    if not overwrite and _same_info(dest, info): return dest
     digits = load_digits()
     imgs = (digits.images*(255/16)).clip(0, 255).astype(np.uint8)
     labels = digits.target.astype(str)
     items = pd.DataFrame({'file': [None]*len(labels), 'label': labels, 'source': [f'sklearn-digits#{i}' for i in range(len(labels))],
                           'name_out': [f'{i:04d}.png' for i in range(len(labels))], 'idx': range(len(labels))})
-    split = _plan_split(labels, test_pct, n_labelled, seed, what='digits')
+    split = _plan_split(labels, test_pct, n_labelled, seed, what='digits', label_seed=label_seed)
     def write(it, p):
         p.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(imgs[it.idx]).resize((size, size), Image.BICUBIC).save(p)
     return _write_layout(items, split, dest, write, overwrite=overwrite, info=info)
+
+# %% ../nbs/00_data.ipynb #5e7f22ae
+_IDX_TYPES = {0x08: '>u1', 0x09: '>i1', 0x0B: '>i2', 0x0C: '>i4', 0x0D: '>f4', 0x0E: '>f8'}   # type code -> big-endian dtype
+
+def read_idx(path, # IDX file (the format of MNIST and Fashion-MNIST), gzipped or not
+            ) -> np.ndarray: # Its array, shaped as its header says, in the machine's byte order
+    "Read an IDX file, gzipped or not"
+    path = Path(path).expanduser()
+    data = path.read_bytes()
+    if data[:2] == b'\x1f\x8b':   # gzip's magic number: IDX files start with two zero bytes
+        try: data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e: raise SemicompactError(f"{path} is a damaged gzip file ({e})") from None
+    bad = f"{path} is not a valid IDX file"
+    if len(data) < 4 or data[:2] != b'\0\0':
+        raise SemicompactError(f"{bad}: wrong magic number {data[:4].hex(' ') or '(none: empty file)'} (expected two zero bytes, a type code and the number of dimensions)")
+    code, ndim = data[2], data[3]
+    if code not in _IDX_TYPES:
+        raise SemicompactError(f"{bad}: unknown type code 0x{code:02X} (valid: {', '.join(f'0x{c:02X}' for c in _IDX_TYPES)})")
+    start = 4 + 4*ndim
+    if len(data) < start: raise SemicompactError(f"{bad}: truncated header ({len(data)} bytes for {ndim} dimensions)")
+    dims, dt = struct.unpack(f'>{ndim}I', data[4:start]), np.dtype(_IDX_TYPES[code])
+    need, have = int(np.prod(dims, dtype=np.int64))*dt.itemsize, len(data) - start
+    if have != need:
+        raise SemicompactError(f"{bad}: {'truncated' if have < need else 'too long'}: its dimensions {' x '.join(map(str, dims))} of {dt.name} "
+                               f"need {need} bytes of data, it has {have}")
+    return np.frombuffer(data, dt, offset=start).reshape(dims).astype(dt.newbyteorder('='))
+
+# %% ../nbs/00_data.ipynb #a08b8570
+_IDX_FILES = {'train_images': 'train-images-idx3-ubyte', 'train_labels': 'train-labels-idx1-ubyte',
+              't10k_images': 't10k-images-idx3-ubyte', 't10k_labels': 't10k-labels-idx1-ubyte'}
+
+def _idx_paths(source:Path, how_to_get:str='') -> dict:
+    "The four standard IDX files in `source`, each gzipped or not"
+    found = {k: next((p for p in (source/n, source/f'{n}.gz') if p.is_file()), None) for k, n in _IDX_FILES.items()}
+    missing = [f'{_IDX_FILES[k]}[.gz]' for k, p in found.items() if p is None]
+    if missing: raise FileNotFoundError(f"No {', '.join(missing)} in {source}: "
+                                        + (how_to_get or "expected the four standard IDX files of an MNIST-like dataset"))
+    return found
+
+def _idx_part(files:dict, part:str, classes) -> tuple[np.ndarray, np.ndarray]:
+    "(images, class names) of the 'train' or 't10k' part of an IDX dataset"
+    xf, yf = files[f'{part}_images'], files[f'{part}_labels']
+    x, y = read_idx(xf), read_idx(yf)
+    if x.ndim != 3 or x.dtype != np.uint8: raise SemicompactError(f"{xf} must hold uint8 grey images (n x height x width), got {x.dtype} of shape {x.shape}")
+    if y.ndim != 1 or len(y) != len(x) or y.dtype.kind not in 'iu':
+        raise SemicompactError(f"{yf} must hold one integer label for each of the {len(x)} images of {xf.name}, got {y.dtype} of shape {y.shape}")
+    if classes is None: return x, y.astype(str)
+    if len(y) and (y.min() < 0 or y.max() >= len(classes)):
+        raise SemicompactError(f"{yf} has labels from {y.min()} to {y.max()}: {len(classes)} class names do not name them all")
+    return x, np.asarray(classes, dtype=object)[y].astype(str)
+
+def _check_count(name:str, n, hi:int, none:str, lo:int=0, also:tuple=()):
+    "Check that `n` is None or an integer from `lo` to `hi` (or one of `also`)"
+    if n is None or (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and (lo <= n <= hi or n in also)): return
+    raise SemicompactError(f"{name} must be None ({none}) or an integer from {lo} to {hi}" + ''.join(f', or {a}' for a in also) + f", got {n!r}")
+
+def _idx_items(groups:list, name:str) -> pd.DataFrame:
+    "Items of `_write_layout` from groups (part, indices, labels, split, digits), each image named by its index in its part"
+    rows = [(p, i, y[i], s, f"{'train' if p == 'train' else 'test'}_{i:0{w}d}") for p, ids, y, s, w in groups for i in ids]
+    df = pd.DataFrame(rows, columns=['part', 'idx', 'label', 'split', 'stem'])
+    return df.assign(file=None, source=name + '/' + df['stem'], name_out=df['stem'] + '.png')
+
+# %% ../nbs/00_data.ipynb #6543b9e4
+def make_idx_dataset(dest, # Output folder
+                     source, # Folder with the four standard IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; each may end in .gz)
+                     classes:list|None=None, # Class folder name of label 0, 1, ... (None: the labels themselves, '0', '1', ...)
+                     n_labelled:int|dict|None=10, # Labelled images per class (or a dict class -> count) drawn from the official training set (None: all of it, the fully supervised ceiling)
+                     n_unlabelled:int|None=None, # Unlabelled images drawn at random from the rest of the training set (None: all the rest)
+                     n_test:int|None=None, # Test images: a stratified subsample of the official test set (None: all of it)
+                     seed:int=42, # Seed of the unlabelled and test draws (and of the labelled draw when `label_seed` is None)
+                     label_seed:int|None=None, # Seed of the draw of the labelled images among the training images (None: `seed`); changing it alone gives a new fold with the same test set
+                     overwrite:bool=False, # Rewrite `dest` even if it holds a different dataset
+                     name:str|None=None, # Name of the dataset in `dataset.json` and `split.csv` (None: the name of the `source` folder)
+                     how_to_get:str='', # Said when the files are absent: how to get them
+                    ) -> Path: # `dest`
+    "Write a dataset of IDX files (MNIST's format) as a semicompact dataset: labelled and unlabelled images from its training set, its official test set"
+    source, dest = Path(source).expanduser(), Path(dest).expanduser()
+    name = name or source.name
+    if isinstance(n_labelled, dict): n_labelled = {str(k): v for k, v in n_labelled.items()}   # as dataset.json reads back
+    info = dict(dataset=name, classes=None if classes is None else [str(c) for c in classes], n_labelled=n_labelled,
+                n_unlabelled=n_unlabelled, n_test=n_test, seed=seed, source=str(source))
+    if label_seed is not None: info['label_seed'] = label_seed
+    if not overwrite and _same_info(dest, info, ignore=('source',)): return dest
+    if classes is not None and (len(set(info['classes'])) != len(classes) or any(c in ('', '.', '..') or '/' in c or '\\' in c for c in info['classes'])):
+        raise SemicompactError(f"classes must be distinct names usable as folder names, got {list(classes)}")
+    _check_dest(dest, overwrite)
+    files = _idx_paths(source, how_to_get)
+    (x_tr, y_tr), (x_te, y_te) = _idx_part(files, 'train', classes), _idx_part(files, 't10k', classes)
+    split = _plan_split(y_tr, 0, n_labelled, seed, what=f'the training set of {name}', label_seed=label_seed)
+    order = np.random.RandomState(seed).permutation(len(y_tr))
+    rest = order[split[order] == 'unlabelled']   # the images not labelled, in the order fixed by `seed`
+    _check_count('n_unlabelled', n_unlabelled, len(rest), f'all {len(rest)} training images that are not labelled')
+    k, n = len(set(y_te)), len(y_te)
+    _check_count('n_test', n_test, n - k, f'all {n} test images', lo=k, also=(n,) if n > k else ())
+    test = np.arange(n) if n_test in (None, n) else np.sort(train_test_split(np.arange(n), test_size=n_test, stratify=y_te, random_state=seed)[1])
+    w_tr, w_te = max(6, len(str(len(y_tr) - 1))), max(5, len(str(n - 1)))
+    items = _idx_items([('train', np.flatnonzero(split == 'train'), y_tr, 'train', w_tr),
+                        ('train', np.sort(rest[:n_unlabelled]), y_tr, 'unlabelled', w_tr), ('t10k', test, y_te, 'test', w_te)], name)
+    images = {'train': x_tr, 't10k': x_te}
+    def write(it, p):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(images[it.part][it.idx]).save(p)
+    return _write_layout(items, items['split'].to_numpy(), dest, write, overwrite=overwrite, info=info, hide_names=False)
+
+# %% ../nbs/00_data.ipynb #54acfeec
+FASHION_MNIST_CLASSES = ('T-shirt_top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle_boot')
+_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist'   # where Debian's dataset-fashion-mnist puts the files
+
+def make_fashion_mnist(dest, # Output folder
+                       n_labelled:int|dict|None=10, # Labelled images per class (or a dict class -> count) drawn from the 60,000 training images (None: all of them)
+                       n_unlabelled:int|None=None, # Unlabelled images drawn at random from the rest of the training set (None: all the rest)
+                       n_test:int|None=None, # Test images: a stratified subsample of the official 10,000 (None: all of them)
+                       seed:int=42, # Seed of the unlabelled and test draws (and of the labelled draw when `label_seed` is None)
+                       label_seed:int|None=None, # Seed of the draw of the labelled images among the training images (None: `seed`); changing it alone gives a new fold with the same test set
+                       source=None, # Folder of the four IDX files (None: `SEMICOMPACT_FASHION_MNIST` if set, else /usr/share/datasets/fashion-mnist)
+                       overwrite:bool=False, # Rewrite `dest` even if it holds a different dataset
+                      ) -> Path: # `dest`
+    "Write Fashion-MNIST (70,000 real 28×28 grey images of clothing, 10 classes) as a semicompact dataset"
+    source = Path(source or os.environ.get('SEMICOMPACT_FASHION_MNIST') or _FASHION_MNIST_DIR).expanduser()
+    how = ("install them with `apt-get install dataset-fashion-mnist` (Debian, Ubuntu: into /usr/share/datasets/fashion-mnist), "
+           "or download the four files from https://github.com/zalandoresearch/fashion-mnist and pass their folder as "
+           "source= (or set SEMICOMPACT_FASHION_MNIST)")
+    return make_idx_dataset(dest, source, FASHION_MNIST_CLASSES, n_labelled, n_unlabelled, n_test, seed, label_seed,
+                            overwrite, name='fashion-mnist', how_to_get=how)
 
 # %% ../nbs/00_data.ipynb #fca4cdc7
 @dataclass(frozen=True)
@@ -685,6 +827,7 @@ def prepare_benchmark(name:str, # Key of `BENCHMARK` (or the paper's name, e.g. 
                       test_pct:float=0.25, # The paper's test share
                       n_labelled:int=75, # The paper's labelled images per class
                       seed:int=42, # Seed of the split
+                      label_seed:int|None=None, # Seed of the draw of the labelled images among the training images (None: `seed`); changing it alone gives a new fold with the same test set
                       mode:str='copy', # 'copy', 'symlink' or 'hardlink'
                       overwrite:bool=False, # Replace a non-empty `dest`
                      ) -> Path:
@@ -698,5 +841,5 @@ def prepare_benchmark(name:str, # Key of `BENCHMARK` (or the paper's name, e.g. 
     root = Path(labels.root.iloc[0])
     if labels.label.nunique() != ds.classes:
         warnings.warn(f"{raw} has {labels.label.nunique()} classes, the paper's {ds.name} has {ds.classes}")
-    return split_dataset(root, dest, test_pct=test_pct, n_labelled=n_labelled, seed=seed, mode=mode,
+    return split_dataset(root, dest, test_pct=test_pct, n_labelled=n_labelled, seed=seed, label_seed=label_seed, mode=mode,
                          labels=labels[['file', 'label']], overwrite=overwrite)

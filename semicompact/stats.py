@@ -7,8 +7,9 @@ Docs: https://semicompact.github.io/semicompact/stats.html.md"""
 # %% auto #0
 __all__ = ['FriedmanResult', 'ADJUST_METHODS', 'FAMILIES', 'block_table', 'average_ranks', 'friedman_test', 'critical_difference',
            'rank_posthoc', 'to_markdown', 'to_latex', 'CompareResult', 'compare_ranks', 'compare', 'compare_csv',
-           'example_results', 'table_datasets', 'table_means', 'table_tests', 'add_family', 'table_families',
-           'table_methods', 'table_gains', 'plot_cd', 'plot_box', 'plot_pvalues']
+           'paired_tests', 'paired_power', 'paired_n', 'planned_power', 'example_results', 'table_datasets',
+           'table_means', 'table_tests', 'add_family', 'table_families', 'table_methods', 'table_gains', 'plot_cd',
+           'plot_box', 'plot_pvalues']
 
 # %% ../nbs/07_stats.ipynb #5c672132
 import re, warnings
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.stats as ss
+from scipy.optimize import brentq
 from fastcore.basics import store_attr, patch
 from statsmodels.stats.multitest import multipletests
 
@@ -441,6 +443,159 @@ def compare_csv(path,              # CSV file of results, one row per run (e.g. 
         except Exception as e: raise SemicompactError(f"query {query!r} failed on columns {list(df.columns)}: {e}") from e
         if df.empty: raise SemicompactError(f"query {query!r} selects no rows")
     return compare(df, block=block, group=group, value=value, **kwargs)
+
+# %% ../nbs/07_stats.ipynb #f14b0ee8
+def _check_level(x, name):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)) or not (0 < x < 1):
+        raise SemicompactError(f"{name} must be between 0 and 1 (exclusive); got {x!r}")
+
+def _nct_ncp(t, df, q):
+    "Noncentrality δ with P(T ≤ t) = q for T noncentral t with `df` degrees of freedom; NaN where scipy cannot evaluate it"
+    f = lambda d: ss.nct.cdf(t, df, d) - q
+    f0 = f(t)
+    if not np.isfinite(f0): return np.nan
+    up = f0 > 0                                # the cdf decreases in δ: the root lies above t when the cdf there exceeds q
+    w = 1.0
+    while (f(t + w) if up else -f(t - w)) > 0:  # widen the bracket until the sign changes
+        w *= 2
+        if w > 1e4: return np.nan
+    try: return brentq(f, t, t + w, xtol=1e-12) if up else brentq(f, t - w, t, xtol=1e-12)
+    except ValueError: return np.nan           # NaN inside the bracket (extreme t)
+
+def _dz_ci(dz:float, n:int, confidence:float=0.95) -> tuple:
+    "Confidence interval of Cohen's d_z over `n` pairs, inverting the noncentral t distribution of t = d_z √n"
+    if not np.isfinite(dz): return np.nan, np.nan
+    t, a = dz*np.sqrt(n), (1 - confidence)/2
+    with warnings.catch_warnings(), np.errstate(all='ignore'):
+        warnings.simplefilter('ignore')
+        return _nct_ncp(t, n-1, 1-a)/np.sqrt(n), _nct_ncp(t, n-1, a)/np.sqrt(n)
+
+# %% ../nbs/07_stats.ipynb #13ff494c
+def _wilcoxon_p(d):
+    "Two-sided Wilcoxon signed-rank p of the differences `d`, zeros dropped; 1.0 when every difference is zero"
+    nz = d[d != 0]
+    if len(nz) == 0: return 1.0
+    exact = len(nz) == len(d) <= 50 and len(np.unique(np.abs(nz))) == len(nz)   # no zeros, no ties: the exact null holds
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return float(ss.wilcoxon(d, zero_method='wilcox', alternative='two-sided', method='exact' if exact else 'auto').pvalue)
+
+def _paired_row(x, c, sign, confidence, q):
+    "Paired comparison of one group's values `x` with the control's `c` over the same blocks"
+    d = np.round(sign*(x - c)/q)*q              # snap to a grid of q: floating-point noise makes no wins, losses or broken ties
+    n, m, const = len(d), d.mean(), np.ptp(d) == 0
+    sd = 0.0 if const else d.std(ddof=1)
+    h = ss.t.ppf((1 + confidence)/2, n - 1)*sd/np.sqrt(n)
+    if const: dz, p_t = (np.sign(m)*np.inf if m else np.nan), (0.0 if m else 1.0)   # t = ±∞, or nothing changes at all
+    else: dz, p_t = m/sd, float(ss.ttest_rel(x, c).pvalue)
+    lo, hi = _dz_ci(dz, n, confidence)
+    return dict(n=n, control_mean=c.mean(), mean=x.mean(), diff=m, diff_low=m - h, diff_high=m + h, sd_diff=sd, dz=dz,
+                dz_low=lo, dz_high=hi, wins=int((d > 0).sum()), ties=int((d == 0).sum()), losses=int((d < 0).sum()),
+                p_t=p_t, p_wilcoxon=_wilcoxon_p(d))
+
+# %% ../nbs/07_stats.ipynb #978a5ede
+def paired_tests(data,                      # long DataFrame (`block`, `group`, `value` columns) or wide (rows = blocks, columns = groups)
+                 block:str=None,            # long data: column of the blocks, e.g. 'fold' or 'dataset'
+                 group:str=None,            # long data: column of the groups, e.g. 'method'
+                 value:str=None,            # long data: measure column; default 'f1' if present. Repeated rows are averaged
+                 control=None,              # the group every other one is compared with; default the table's first column
+                 method:str='holm',         # adjustment of the p-values across the groups (a `multipletests` method)
+                 alpha:float=0.05,          # significance level
+                 confidence:float=0.95,     # level of the confidence intervals of `diff` and `dz`
+                 higher_is_better:bool=True, # is a larger value better? `diff` and `dz` are positive when the group is better
+                ) -> pd.DataFrame:          # one row per group other than the control; the arguments in `.attrs`
+    "Paired t and Wilcoxon tests of every group against `control` over the same blocks, with effect sizes and intervals"
+    _check_level(alpha, 'alpha'); _check_level(confidence, 'confidence'); _check_method(method)
+    wide = block_table(data, block, group, value)
+    if control is None: control = wide.columns[0]
+    _check_control(control, wide.columns)
+    n, sign = len(wide), (1 if higher_is_better else -1)
+    if 2.0**(1 - n) >= alpha:
+        warnings.warn(f"with {n} blocks the two-sided Wilcoxon test cannot reach p < {alpha:g} (its smallest p is "
+                      f"{2.0**(1 - n):g}): `significant` is False for every group", stacklevel=2)
+    q = 1e-12*max(float(np.abs(wide.values).max()), 1e-300)   # differences below 1e-12 of the largest value are ties
+    c = wide[control].values
+    res = pd.DataFrame.from_dict({g: _paired_row(wide[g].values, c, sign, confidence, q) for g in wide.columns if g != control},
+                                 orient='index')
+    res.index.name = wide.columns.name
+    res['p_t_adj'], res['p_wilcoxon_adj'] = _adjust(res['p_t'], method, alpha), _adjust(res['p_wilcoxon'], method, alpha)
+    res['significant'], res['significant_t'] = res['p_wilcoxon_adj'] < alpha, res['p_t_adj'] < alpha
+    res.attrs.update(control=control, method=method, alpha=alpha, confidence=confidence, higher_is_better=higher_is_better)
+    return res
+
+# %% ../nbs/07_stats.ipynb #b0484546
+_ALTERNATIVES = ('two-sided', 'larger', 'smaller')
+
+def _check_power_args(dz, n, alpha, alternative):
+    if isinstance(dz, (bool, np.bool_)) or not isinstance(dz, (int, float, np.integer, np.floating)) or not np.isfinite(dz):
+        raise SemicompactError(f"dz must be a finite number (mean paired difference over its sd); got {dz!r}")
+    if n is not None and (isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, float, np.integer, np.floating))
+                          or not np.isfinite(n) or n != int(n) or n < 2):
+        raise SemicompactError(f"n (the number of blocks) must be an integer >= 2; got {n!r}")
+    _check_level(alpha, 'alpha')
+    if alternative not in _ALTERNATIVES: raise SemicompactError(f"alternative={alternative!r} is not valid; use one of {list(_ALTERNATIVES)}")
+
+def _tpower_quad(dz, n, alpha, alternative):
+    "Power of the t-test by quadrature: T = (Z + δ)/√(V/df) with V ~ χ²(df), the normal tails averaged over V"
+    from scipy.integrate import quad
+    df, nc = n - 1, dz*np.sqrt(n)
+    c = ss.t.isf(alpha/2 if alternative == 'two-sided' else alpha, df)
+    tail = {'two-sided': lambda s: ss.norm.cdf(nc - c*s) + ss.norm.cdf(-nc - c*s),
+            'larger': lambda s: ss.norm.cdf(nc - c*s), 'smaller': lambda s: ss.norm.cdf(-nc - c*s)}[alternative]
+    return float(quad(lambda v: tail(np.sqrt(v/df))*ss.chi2.pdf(v, df), 0, np.inf)[0])
+
+def _tpower(dz, n, alpha, alternative='two-sided'):
+    "statsmodels' `TTestPower`, or `_tpower_quad` where scipy's noncentral t gives NaN (huge effects over few blocks)"
+    from statsmodels.stats.power import TTestPower
+    p = float(TTestPower().power(effect_size=dz, nobs=n, alpha=alpha, alternative=alternative))
+    return p if np.isfinite(p) else _tpower_quad(dz, n, alpha, alternative)
+
+# %% ../nbs/07_stats.ipynb #732762c1
+def paired_power(dz:float,                 # Cohen's d_z: mean paired difference over the sd of the differences
+                 n:int,                    # number of blocks (folds, datasets)
+                 alpha:float=0.05,         # significance level
+                 alternative:str='two-sided', # 'two-sided', or 'larger' / 'smaller' for a one-sided test
+                ) -> float:                # probability that the paired t-test rejects at `alpha`
+    "Power of the paired t-test for an effect `dz` over `n` blocks"
+    _check_power_args(dz, n, alpha, alternative)
+    return _tpower(dz, int(n), alpha, alternative)
+
+def paired_n(dz:float,                     # Cohen's d_z to detect (its sign matters only for a one-sided test)
+             power:float=0.8,              # power wanted
+             alpha:float=0.05,             # significance level
+             alternative:str='two-sided',  # 'two-sided', or 'larger' / 'smaller' for a one-sided test
+            ) -> int:                      # smallest number of blocks (at least 2) whose power reaches `power`
+    "Number of blocks the paired t-test needs to detect `dz` with `power`"
+    _check_power_args(dz, None, alpha, alternative); _check_level(power, 'power')
+    if power <= alpha: raise SemicompactError(f"power must exceed alpha ({alpha:g}), the power when there is no effect; got {power!r}")
+    if dz == 0 or (alternative == 'larger' and dz < 0) or (alternative == 'smaller' and dz > 0):
+        raise SemicompactError(f"dz={dz!r} can never be detected by a {alternative} test: no number of blocks is enough")
+    ok = lambda n: _tpower(dz, n, alpha, alternative) >= power
+    lo, hi = 1, 2                               # the answer lies in (lo, hi]: power grows with n
+    while not ok(hi):
+        lo, hi = hi, 2*hi
+        if hi > 1e9: raise SemicompactError(f"dz={dz!r} is too small: more than 10⁹ blocks would be needed")
+    while hi - lo > 1:
+        mid = (lo + hi)//2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return int(hi)
+
+# %% ../nbs/07_stats.ipynb #119670ea
+def planned_power(dz:float,         # Cohen's d_z expected for each comparison with the control
+                  n:int,            # number of blocks (folds) planned
+                  alpha:float=0.05, # family-wise significance level
+                  m:int=1,          # number of comparisons with the control adjusted together (Holm)
+                 ) -> dict:         # powers of the t and (approximate) Wilcoxon tests at alpha and alpha/m, blocks needed
+    "Power of a planned paired benchmark at `alpha` and at Holm's strictest step `alpha/m`, t and approximate Wilcoxon"
+    _check_power_args(dz, n, alpha, 'two-sided')
+    if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)) or m < 1:
+        raise SemicompactError(f"m (the number of comparisons) must be an integer >= 1; got {m!r}")
+    a, n = alpha/m, int(n)
+    min_p = 2.0**(1 - n)                    # smallest two-sided exact Wilcoxon p over n blocks (all of one sign, no ties)
+    wil = lambda lvl: 0.0 if min_p >= lvl else _tpower(dz, n*3/np.pi, lvl)   # ARE 3/π: n blocks count as 3n/π for the t-test
+    return dict(dz=dz, n=n, m=m, alpha=alpha, alpha_holm=a, power=_tpower(dz, n, alpha), power_holm=_tpower(dz, n, a),
+                n_holm=paired_n(dz, 0.8, a) if dz else None, power_wilcoxon=wil(alpha), power_wilcoxon_holm=wil(a),
+                min_p_wilcoxon=min_p)
 
 # %% ../nbs/07_stats.ipynb #1504e967
 FAMILIES = {'resnet50': 'standard', 'resnet101': 'standard', 'efficientnet_b3': 'standard',

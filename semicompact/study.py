@@ -18,16 +18,16 @@ import pandas as pd
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
 from .core import SemicompactError, name_key, Recipe, as_recipe
-from .train import train_model
+from .train import train_model, code_version
 from .distill import (PAPER_BASE_MODEL, PAPER_BASE_MODELS, plain_distillation, data_distillation, model_distillation,
                                  model_data_distillation)
 from .consistency import fixmatch, mixmatch, flexmatch, freematch, softmatch
 from .quantize import int8_steps
 
 # %% auto #0
-__all__ = ['METHODS', 'KEY', 'FINISHED', 'Method', 'resolve_method', 'method_function', 'Cell', 'parse_shard', 'study_cells',
-           'read_results', 'labelled_steps', 'run_cell', 'study_lock', 'run_study', 'merge_results', 'load_study_file',
-           'report', 'stats_ready']
+__all__ = ['METHODS', 'KEY', 'FINISHED', 'PROVENANCE', 'Method', 'resolve_method', 'method_function', 'Cell', 'parse_shard',
+           'study_cells', 'read_results', 'labelled_steps', 'run_cell', 'study_lock', 'run_study', 'merge_results',
+           'load_study_file', 'report', 'stats_ready']
 
 # %% ../nbs/08_study.ipynb #7052d79b
 @dataclass(frozen=True)
@@ -107,6 +107,17 @@ def _scalar(v): return isinstance(v, (int, float, str, bool))
 
 FINISHED = ('ok', 'no_pseudo_labels')   # statuses of cells that ran to the end (the second: a method that fell back)
 
+PROVENANCE = dict(semicompact='library_version', source='source', commit='commit', dirty='dirty')   # versions() key -> results column
+
+def _provenance(folder:Path|None) -> dict:
+    "The code a row comes from: library version, source hash, commit, dirty (from the run's config.json; without one, this process's)"
+    try: v = json.loads((folder/'config.json').read_text()).get('versions') or {}
+    except (OSError, ValueError, TypeError, AttributeError): v = {}
+    if not v:
+        from semicompact import __version__
+        v = dict(semicompact=__version__, **code_version())
+    return {col: v[k] for k, col in PROVENANCE.items() if k in v}
+
 def _row(cell:Cell, folder:Path, status='ok', error='', seconds=None) -> dict:
     row = dict(zip(KEY, cell.key()), status=status, error=error)
     if status == 'ok':
@@ -114,6 +125,7 @@ def _row(cell:Cell, folder:Path, status='ok', error='', seconds=None) -> dict:
         row.update({k: v for k, v in m.items() if _scalar(v) and k not in row})
         row['status'] = m.get('status', 'ok')
         row['run'] = str(folder)
+    row.update(_provenance(folder if status == 'ok' else None))
     if seconds is not None: row['cell_seconds'] = round(seconds, 2)
     row['finished'] = datetime.now(timezone.utc).isoformat(timespec='seconds')
     return row

@@ -6,7 +6,7 @@ Docs: https://semicompact.github.io/semicompact/train.html.md"""
 
 # %% ../nbs/02_train.ipynb #83aefb07
 from __future__ import annotations
-import dataclasses, io, json, math, os, platform, shutil, sys, tempfile, time
+import dataclasses, hashlib, io, json, math, os, platform, shutil, subprocess, sys, tempfile, time
 from contextlib import contextmanager, nullcontext, ExitStack, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +28,8 @@ from .models import create_learner, create_model, resolve_model
 # %% auto #0
 __all__ = ['LR_METHODS', 'find_lr', 'HistoryCallback', 'EarlyStopping', 'stop_floor', 'BNReestimate', 'reestimate_bn',
            'is_distributed', 'is_main_process', 'setup_distributed', 'clean_dl', 'fixed_steps', 'fit_recipe',
-           'evaluate', 'versions', 'check_run_path', 'run_folder', 'run_config', 'save_weights', 'save_run', 'Run',
-           'load_run', 'train_model']
+           'evaluate', 'code_version', 'versions', 'check_run_path', 'run_folder', 'run_config', 'save_weights',
+           'save_run', 'Run', 'load_run', 'train_model']
 
 # %% ../nbs/02_train.ipynb #9592e23c
 LR_METHODS = dict(zip(LR_METHOD_NAMES, (minimum, valley, steep, slide)))
@@ -247,6 +247,7 @@ def fit_recipe(learn:Learner, # A learner from `create_learner`
     learn.add_cb(hist)
     cbs = list(cbs or []) + ([BNReestimate(clean_dl(learn.dls))] if r.bn_reestimate else [])
     es = EarlyStopping(monitor=r.monitor, patience=r.patience, min_epochs=stop_floor(r))
+    select = [es, SaveModelCallback(monitor=r.monitor, fname='best', with_opt=False)] if r.early_stopping else []   # else: the last weights
     old = learn.path, learn.model_dir
     with _scratch(dist) as scratch, _quiet(learn, show_progress):
         learn.path, learn.model_dir = Path(scratch), 'models'   # checkpoints never land in the dataset folder
@@ -259,13 +260,15 @@ def fit_recipe(learn:Learner, # A learner from `create_learner`
             learn.unfreeze()
             lr_all = rate()
             if two_stages and r.freeze_epochs and r.lr_body_ratio: lr_all = slice(lr_all*r.lr_body_ratio, lr_all)   # body lower than head
-            fit(r.epochs, lr_all, [es, SaveModelCallback(monitor=r.monitor, fname='best', with_opt=False)] + cbs)
+            fit(r.epochs, lr_all, select + cbs)
         finally:
             learn.path, learn.model_dir = old
             learn.remove_cb(hist)
     learn.history = hist.df
-    learn.fit_log = dict(steps=hist.steps, images_seen=hist.images, best_epoch=es.best_epoch, stopped_epoch=es.stopped_epoch,
-                         stop_reason='early stopping' if es.stopped_epoch is not None else 'all epochs run')
+    stopped = getattr(es, 'stopped_epoch', None)
+    learn.fit_log = dict(steps=hist.steps, images_seen=hist.images, best_epoch=getattr(es, 'best_epoch', None), stopped_epoch=stopped,
+                         stop_reason='early stopping' if stopped is not None else 'all epochs run',
+                         weights_kept='best' if r.early_stopping else 'last')
     return learn
 
 # %% ../nbs/02_train.ipynb #837b367a
@@ -283,11 +286,30 @@ def evaluate(learn:Learner, # A trained learner
                                                  labels=None if avg == 'binary' else list(range(len(learn.dls.vocab))))
     return dict(accuracy=float(accuracy_score(y_true, y_pred)), precision=float(p), recall=float(r), f1=float(f), n=int(len(y_true)))
 
+# %% ../nbs/02_train.ipynb #a7673e02
+def code_version(folder=None, # The package folder (default: semicompact's own)
+                ) -> dict: # source: hash of its .py files; commit and dirty: in a git checkout
+    "The library's code: a hash of its source files and, in a git checkout, the commit and whether its files differ from it"
+    import semicompact
+    pkg = Path(folder or Path(semicompact.__file__).parent)
+    h = hashlib.sha256()
+    for f in sorted(pkg.glob('*.py')):
+        if f.name != '_modidx.py': h.update(f.name.encode() + b'\0' + f.read_bytes() + b'\0')
+    out = dict(source=h.hexdigest()[:12])
+    git = lambda *a: subprocess.run(['git', '-C', str(pkg), *a], capture_output=True, text=True, timeout=30)
+    try:
+        head = git('rev-parse', 'HEAD')
+        if head.returncode == 0:
+            out['commit'] = head.stdout.strip()
+            out['dirty'] = bool(git('status', '--porcelain', '--untracked-files=no', '--', '.').stdout.strip())
+    except (OSError, subprocess.SubprocessError): pass   # no git: the hash alone
+    return out
+
 # %% ../nbs/02_train.ipynb #5174408c
 def versions() -> dict:
     "Versions of the libraries a run depends on, and the device it ran on"
     import fastai, timm, torchvision, semicompact
-    return dict(semicompact=semicompact.__version__, torch=torch.__version__, torchvision=torchvision.__version__,
+    return dict(semicompact=semicompact.__version__, **code_version(), torch=torch.__version__, torchvision=torchvision.__version__,
                 fastai=fastai.__version__, timm=timm.__version__, python=platform.python_version(), platform=platform.platform(),
                 device=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')
 
