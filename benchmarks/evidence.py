@@ -48,6 +48,7 @@ SHORT = {'base': 'Base', 'plain_distillation': 'Plain', 'data_distillation': 'Da
          'model_data_distillation': 'Model-data', 'fixmatch': 'FixMatch', 'mixmatch': 'MixMatch',
          'flexmatch': 'FlexMatch', 'freematch': 'FreeMatch', 'softmatch': 'SoftMatch'}
 CONSISTENCY = ('fixmatch', 'mixmatch', 'flexmatch', 'freematch', 'softmatch')
+COUNTED = ('ok', 'student_below_base')   # a student below its teacher is what the method produced (flagged); no pseudo-label: not the method
 SELF_TRAINING = ('plain_distillation', 'data_distillation', 'model_distillation', 'model_data_distillation')
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def block_stats(d, alpha=0.05):
     from semicompact.stats import paired_tests, compare
     out = {}
     for (block, model), g in d[~d.block.str.endswith('-all')].groupby(['block', 'model']):
-        ok = g[g.status == 'ok']
+        ok = g[g.status.isin(COUNTED)]
         wide = ok.pivot_table(index='fold', columns='method', values='f1')
         wide = wide[[m for m in SHORT if m in wide.columns]].dropna()   # complete folds only
         if 'base' not in wide or len(wide) < 2 or wide.shape[1] < 2: continue
@@ -200,6 +201,13 @@ def block_stats(d, alpha=0.05):
         try: cmp = compare(wide, control='base', method='holm')
         except Exception as e: cmp = e
         out[(block, model)] = dict(wide=wide, paired=pt, compare=cmp, fell_back=g[g.status != 'ok'])
+        st_rows = g[g.method.isin(SELF_TRAINING)]
+        if len(st_rows):
+            cols = [c for c in ('n_kept', 'pseudo_label_accuracy', 'n_train_pseudo', 'student_valid_accuracy', 'teacher_valid_accuracy') if c in st_rows]
+            pl = st_rows.groupby('method')[cols].mean().round(3)
+            pl['student_below_base'] = st_rows.groupby('method').status.apply(lambda s: int((s == 'student_below_base').sum()))
+            pl['no_pseudo_labels'] = st_rows.groupby('method').status.apply(lambda s: int((s == 'no_pseudo_labels').sum()))
+            out[(block, model)]['pseudo_labels'] = pl
     return out
 
 def ceilings(d):
@@ -288,7 +296,12 @@ def report(res, out:Path, a, plan, cur:dict):
         if isinstance(st['compare'], Exception): md += [f"Friedman/ANOVA not computed: {st['compare']}", ""]
         else: md += [st['compare'].describe(), "", "Average ranks (1 = best): " + ', '.join(f"{SHORT.get(k, k)} {v:.2f}" for k, v in st['compare'].ranks.sort_values().items()), ""]
         fb = st['fell_back']
-        if len(fb): md += ["Fell back (not counted above): " + ', '.join(f"{r.method} fold {r.fold} ({r.status})" for r in fb.itertuples()), ""]
+        if len(fb): md += ["Flagged: " + ', '.join(f"{r.method} fold {r.fold} ({r.status}, F1 {r.f1:.3f})" for r in fb.itertuples()) +
+                           ". A student below its teacher (`student_below_base`) is counted above, being what the method produced; "
+                           "a run that kept no pseudo-label (`no_pseudo_labels`) is not, its network having learnt from the labelled images alone.", ""]
+        if 'pseudo_labels' in st:
+            md += ["Self-training, mean over folds (pseudo-labels kept and right, images the student trained on besides the labelled "
+                   "ones, validation accuracy of the student and of its teacher, runs flagged):", "", to_markdown(st['pseudo_labels'].rename(index=SHORT), decimals=3), ""]
         comp = d[(d.block == block) & (d.model == model)].groupby('method')[['steps', 'teacher_steps', 'total_steps', 'cell_seconds', 'total_seconds']].mean().round(1)
         md += ["Compute per cell (mean over folds; a self-training cell's teacher is the fold's Base cell):", "", to_markdown(comp.rename(index=SHORT), decimals=1), ""]
         summary['blocks'][f"{block}/{model}"] = dict(folds=len(w), f1=w.mean().round(4).to_dict(), sd=w.std().round(4).to_dict(),

@@ -106,7 +106,7 @@ def cmd_mixmatch(a):
     from semicompact.consistency import mixmatch
     from semicompact.quantize import int8_steps
     learn = mixmatch(a.model, a.data, recipe_args(a), a.out, path_unlabelled=a.unlabelled, weights=a.weights, steps=int8_steps(a.model),
-                     k=a.k, T=a.T, alpha=a.alpha, lambda_u=a.lambda_u, rampup=a.rampup, mu=a.mu, ema=a.ema,
+                     k=a.k, T=a.T, alpha=a.alpha, lambda_u=a.lambda_u, rampup_steps=a.rampup_steps, rampup=a.rampup, mu=a.mu, ema=a.ema,
                      repeat_labelled=a.repeat_labelled, **_run_kw(a))
     _print_run(learn, a.out)
 
@@ -271,7 +271,8 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument('--T', type=float, default=0.5, help='sharpening temperature (default: 0.5)')
             c.add_argument('--alpha', type=float, default=0.75, help='MixUp Beta parameter (default: 0.75)')
             c.add_argument('--lambda-u', type=float, default=75.0, help='weight of the unlabelled loss after ramp-up (default: 75)')
-            c.add_argument('--rampup', type=float, default=0.4, help='share of the whole training (both stages) over which the weight ramps up (default: 0.4)')
+            c.add_argument('--rampup-steps', type=int, default=16384, help='optimiser steps in which the weight ramps up from 0 (default: 16384, the reference code)')
+            c.add_argument('--rampup', type=float, default=None, help='instead: the share of the whole training (both stages) over which it ramps up, e.g. 0.4')
             c.add_argument('--mu', type=float, default=1, help='unlabelled images per labelled image in a batch (default: 1)')
             c.set_defaults(func=cmd_mixmatch)
         c.add_argument('--ema', type=float, default=0.999, help='EMA decay of the weights used for evaluation, with warm-up (default: 0.999)')

@@ -385,7 +385,8 @@ class MixMatchCallback(UnlabelledCallback):
                  T:float=0.5, # Sharpening temperature
                  alpha:float=0.75, # MixUp Beta(alpha, alpha)
                  lambda_u:float=75., # Weight of the unlabelled (L2) loss after ramp-up
-                 rampup:float=0.4, # Share of the whole training (both stages, see `epochs`) over which λu ramps up linearly (0: none)
+                 rampup_steps:int|None=16384, # Optimiser steps (over the whole training) in which λu ramps up linearly from 0: MixMatch's reference code, 16,384; a shorter training never reaches the full λu
+                 rampup:float|None=None, # Instead: the share of the whole training (both stages, see `epochs`) over which λu ramps up (0: none)
                  mu:float=1, # Unlabelled images per labelled image in a step
                  flip:bool=True, # Random horizontal flips in the unlabelled views
                  translate:float=0.125, # Largest shift of the unlabelled views (share of the side)
@@ -396,12 +397,14 @@ class MixMatchCallback(UnlabelledCallback):
                  ema:float|None=None, # Decay of an EMA of the weights used for evaluation, with warm-up; None: off
                 ):
         super().__init__(mu, files, num_workers, epochs, ema)
-        store_attr('k,T,alpha,lambda_u,rampup,flip,translate,tau')
+        store_attr('k,T,alpha,lambda_u,rampup_steps,rampup,flip,translate,tau')
         _check('k', k, lambda v: _int(v) and v >= 1, 'an integer >= 1 (augmentations of each unlabelled image)')
         _check('T', T, lambda v: _num(v) and v > 0, 'a temperature > 0 (the paper: 0.5)')
         _check('alpha', alpha, lambda v: _num(v) and v > 0, 'a number > 0 (MixUp draws from Beta(alpha, alpha))')
         _check('lambda_u', lambda_u, lambda v: _num(v) and v >= 0, 'a number >= 0')
-        _check('rampup', rampup, lambda v: _num(v) and 0 <= v <= 1, 'a share of training in [0, 1]')
+        _check('rampup', rampup, lambda v: v is None or (_num(v) and 0 <= v <= 1), 'None (use rampup_steps) or a share of training in [0, 1]')
+        _check('rampup_steps', rampup_steps, lambda v: v is None or (_int(v) and v >= 0), 'None (use rampup) or a number of steps >= 0')
+        if rampup is None and rampup_steps is None: raise SemicompactError('MixMatch needs rampup_steps (steps) or rampup (a share of training) for its ramp-up of λu')
         _check('translate', translate, lambda v: _num(v) and 0 <= v <= 0.5, 'a share of the side in [0, 0.5]')
         _check('tau', tau, lambda v: _num(v) and 0 <= v <= 1, 'a confidence in [0, 1]')
 
@@ -421,7 +424,8 @@ class MixMatchCallback(UnlabelledCallback):
         perm = torch.randperm(len(xs), device=xs.device)
         self.n_l, self.lam = len(x), lam
         self.targets = lam*ts + (1 - lam)*ts[perm]
-        self.w_u = self.lambda_u*linear_rampup(self.progress, self.rampup)
+        self.w_u = self.lambda_u*(linear_rampup(self.progress, self.rampup) if self.rampup is not None
+                                  else min(1., self.step/self.rampup_steps) if self.rampup_steps else 1.)
         self._conf = (p.max(1)[0] >= self.tau).float().mean()
         self.learn.xb = (lam*xs + (1 - lam)*xs[perm],)
 
@@ -714,14 +718,15 @@ def mixmatch(model:str, # Model name (see `resolve_model`)
              T:float=0.5, # Sharpening temperature
              alpha:float=0.75, # MixUp Beta(alpha, alpha)
              lambda_u:float=75., # Weight of the unlabelled loss after ramp-up
-             rampup:float=0.4, # Share of the whole training (both stages) over which λu ramps up
+             rampup_steps:int|None=16384, # Optimiser steps in which λu ramps up from 0 (the reference code's 16,384: a short training stays near its labelled loss)
+             rampup:float|None=None, # Instead: the share of the whole training (both stages) over which λu ramps up (the library's earlier default: 0.4)
              mu:float=1, # Unlabelled images per labelled image in a step
              ema:float|None=0.999, # EMA decay of the weights used for evaluation, with warm-up; None: off (the paper)
              repeat_labelled:int=1, # Show each labelled training image this many times per epoch
              **kwargs, # Recipe options (epochs, size, ...) and `train_model`'s: path_unlabelled, weights, steps, overwrite, show_progress, ...
             ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
     "Train `model` with MixMatch on the labelled and unlabelled images of `path`, with the recipe"
-    options = dict(k=k, T=T, alpha=alpha, lambda_u=lambda_u, rampup=rampup, mu=mu, ema=ema)
+    options = dict(k=k, T=T, alpha=alpha, lambda_u=lambda_u, rampup_steps=rampup_steps, rampup=rampup, mu=mu, ema=ema)
     make = lambda r, epochs: MixMatchCallback(flip=r.flip, epochs=epochs, **options)
     return _consistency('mixmatch', make, options, model, path, recipe, output_path, repeat_labelled, kwargs)
 

@@ -6,7 +6,7 @@ Docs: https://semicompact.github.io/semicompact/distill.html.md"""
 
 # %% ../nbs/04_distill.ipynb #09a385d3
 from __future__ import annotations
-import time, warnings
+import math, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +22,10 @@ from .train import (train_model, evaluate, check_run_path, run_folder, run_confi
 from .tta import PAPER_TRANSFORMS, get_transforms, norm_stats, tta_view
 
 # %% auto #0
-__all__ = ['DISTILL_METHODS', 'PAPER_BASE_MODEL', 'PAPER_BASE_MODELS', 'pseudo_label', 'DistillResult', 'teacher_quality',
-           'distill', 'plain_distillation', 'data_distillation', 'model_distillation', 'model_data_distillation',
-           'plainDistillation', 'dataDistillation', 'modelDistillation', 'modelDataDistillation']
+__all__ = ['DISTILL_METHODS', 'PAPER_BASE_MODEL', 'PAPER_BASE_MODELS', 'pseudo_label', 'view_changes', 'balance_pseudo_labels',
+           'DistillResult', 'student_check', 'teacher_quality', 'distill', 'plain_distillation', 'data_distillation',
+           'model_distillation', 'model_data_distillation', 'plainDistillation', 'dataDistillation',
+           'modelDistillation', 'modelDataDistillation']
 
 # %% ../nbs/04_distill.ipynb #6289c8d6
 def _check_confidence(confidence):
@@ -104,6 +105,52 @@ def pseudo_label(learners, # A trained `Learner` or a list of them (their class 
         for j, v in enumerate(vocab): df[f'p_{v}'] = mean[:, j].numpy()
     return df
 
+# %% ../nbs/04_distill.ipynb #2be1c889
+def view_changes(learners, # A trained `Learner` or a list of them (their rates are averaged)
+                 files:list, # Images to check (the unlabelled images a view would label)
+                 transforms, # Test-time views (see `get_transforms`)
+                 top:float=0.5, # Count the most confident share of the images (by the teachers' own prediction on each), the ones pseudo-labelling keeps
+                 n:int=1024, # At most this many images, spread evenly over `files`
+                 bs:int=256, # Images per forward pass
+                ) -> pd.Series: # per view name: the share of those images whose top class the view changes
+    "How often each view changes the teachers' top class of the images they are most confident about"
+    learners = list(learners) if isinstance(learners, (list, tuple)) else [learners]
+    views, files = get_transforms(transforms), [Path(f) for f in files]
+    if not views or not files: return pd.Series(0., index=[v for v, _ in views], name='changed')
+    files = files[::max(1, len(files)//n)][:n]
+    conf, changed = torch.zeros(len(files)), torch.zeros(len(views), len(files))
+    for learn in learners:
+        model, stats = learn.model, norm_stats(learn.dls)
+        dev, was_training, i = next(model.parameters()).device, model.training, 0
+        model.eval()
+        try:
+            with torch.inference_mode():
+                for (xb,) in unlabelled_dl(learn.dls, files, bs=bs):
+                    xb = xb.as_subclass(torch.Tensor).to(dev)
+                    c, top1 = model(xb).float().softmax(1).max(1)
+                    conf[i:i+len(xb)] += c.cpu()/len(learners)
+                    for j, (_, f) in enumerate(views):
+                        changed[j, i:i+len(xb)] += (model(tta_view(xb, f, stats)).argmax(1) != top1).float().cpu()/len(learners)
+                    i += len(xb)
+        finally: model.train(was_training)
+    sure = conf.argsort(descending=True, stable=True)[:max(1, int(round(top*len(files))))]
+    return pd.Series(changed[:, sure].mean(1).double().numpy(), index=[v for v, _ in views], name='changed')
+
+# %% ../nbs/04_distill.ipynb #10f1a0e6
+def balance_pseudo_labels(pl:pd.DataFrame, # `pseudo_label`'s table: the kept rows are the candidates
+                          labelled:dict, # class -> labelled images of that class: the distribution to match
+                         ) -> pd.DataFrame: # the rows to train on (some repeated), most confident first within each class
+    "Kept pseudo-labels in the proportions of the labelled images: the most confident of a class with too many, repeats for one with too few"
+    kept = pl[pl.kept]
+    total, n_lab = len(kept), sum(labelled.values())
+    if not total or not n_lab: return kept.iloc[:0]
+    out = []
+    for c, n in labelled.items():
+        g = kept[kept.label == str(c)].sort_values('confidence', ascending=False, kind='stable')
+        want = int(round(total*n/n_lab))
+        if len(g) and want: out.append(g.iloc[np.arange(want) % len(g)])
+    return pd.concat(out) if out else kept.iloc[:0]
+
 # %% ../nbs/04_distill.ipynb #d296889e
 DISTILL_METHODS = {'plain_distillation': 'plain distillation', 'data_distillation': 'data distillation',
                    'model_distillation': 'model distillation', 'model_data_distillation': 'model-data distillation'}
@@ -137,6 +184,30 @@ class DistillResult:
     def __repr__(self):
         m = self.metrics
         return f"DistillResult({m['method']}, target={m['target_model']}, kept={m['n_kept']}/{m['n_unlabelled']}, f1={m.get('f1', float('nan')):.4f})"
+
+# %% ../nbs/04_distill.ipynb #7292dd0c
+def student_check(student:Learner, # The trained student
+                  teachers:list, # The teachers it learnt from (Learners)
+                 ) -> dict: # student/teacher validation accuracy, valid_images, below_base_margin, student_below_base
+    "Whether a student's validation accuracy is below its best teacher's, on the same images, by more than their noise"
+    def acc(learn):
+        with learn.no_bar(), learn.no_logging(): p, t = learn.get_preds(dl=student.dls.valid)
+        return int((p.argmax(1) == t.view(-1)).sum())/len(t) if len(t) else float('nan')   # counts: equal shares compare equal
+    n, s = len(student.dls.valid_ds), acc(student)
+    t = max((acc(l) for l in teachers), default=float('nan'))
+    margin = 2*max(math.sqrt(t*(1 - t)/n), 1/n) if n and t == t else float('nan')
+    return dict(student_valid_accuracy=s, teacher_valid_accuracy=t, valid_images=n, below_base_margin=margin,
+                student_below_base=bool(t == t and s < t - margin))
+
+def _check_views(teachers, files, tfms, bound, bs) -> tuple[dict, list]:
+    "(the change rate of each view, the views left out): views that change the teachers' top class of more than `bound` of `files`"
+    if not tfms or not teachers or bound is None: return {}, []
+    rates = view_changes(teachers, files, [f for _, f in tfms], bs=bs)
+    rates.index = [n for n, _ in tfms]
+    dropped = [v for v, r in rates.items() if r > bound]
+    if dropped: warnings.warn(f"Test-time view(s) left out: they change the teachers' top class of more than {bound:.0%} of the unlabelled "
+                              f"images ({', '.join(f'{v} {rates[v]:.0%}' for v in dropped)}); view_check=None keeps them")
+    return {k: round(float(v), 4) for k, v in rates.items()}, dropped
 
 # %% ../nbs/04_distill.ipynb #21da81d5
 def _method(method) -> str:
@@ -221,6 +292,8 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
             base_models, # The teachers: a model name, a trained Learner or a run folder, or a list of them
             transforms=None, # Test-time views of the data methods (default `PAPER_TRANSFORMS`); must be None for the others
             confidence:float=0.8, # Pseudo-labels with averaged confidence >= this are kept
+            view_check:float|None=0.2, # Leave out a view that changes the teachers' top class of more than this share of the unlabelled images (None: every view, the paper)
+            balance:bool=False, # Balance the kept pseudo-labels to the labelled images' class distribution (see `balance_pseudo_labels`)
             path_unlabelled=None, # Unlabelled images elsewhere (default `path/unlabelled`)
             base_recipe:Recipe|dict|None=None, # How the bases named here are trained: a Recipe, or a dict of changes to `recipe`
             weights=None, # A local weights file the target starts from (see `train_model`)
@@ -247,6 +320,9 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
     tfms = get_transforms(PAPER_TRANSFORMS if transforms is None and method in _VIEWS else transforms)
     if method in _VIEWS and not tfms: raise SemicompactError(f"{DISTILL_METHODS[method]} needs at least one test-time transform")
     confidence = _check_confidence(confidence)
+    if view_check is not None and not (isinstance(view_check, (int, float)) and not isinstance(view_check, bool) and 0 <= view_check <= 1):
+        raise SemicompactError(f"view_check must be None (keep every view) or a share in [0, 1], e.g. 0.2, got {view_check!r}")
+    if not isinstance(balance, bool): raise SemicompactError(f"balance must be True or False, got {balance!r}")
     target = resolve_model(model).name
     lay = Layout.find(path, path_unlabelled, need_test=False)
     unl = lay.unlabelled_files()
@@ -265,6 +341,8 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
         warnings.warn(f"Teacher(s) left out, no better than chance on their validation images: {accs}; keep_weak_teachers=True keeps them")
     t0 = time.perf_counter()
     teachers = [b for b, u in zip(base_learners, used) if u]
+    changes, dropped = _check_views(teachers, unl, tfms, view_check, pl_bs)
+    requested, tfms = [n for n, _ in tfms], [t for t in tfms if t[0] not in dropped]
     pl = pseudo_label(teachers, unl, [f for _, f in tfms], confidence, bs=pl_bs) if teachers else _no_pseudo_labels(unl)
     pl_seconds = time.perf_counter() - t0
     truth = _truth(lay)
@@ -272,6 +350,10 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
     known = any(t is not None for t in true)
     if known: pl['true_label'] = true
     kept = pl[pl.kept]
+    labelled = lay.labelled().label.value_counts().reindex(lay.classes, fill_value=0).to_dict()
+    train_pl = balance_pseudo_labels(pl, labelled) if balance else kept
+    missing = [c for c in lay.classes if len(kept) and not (kept.label == c).any()]
+    if missing: warnings.warn(f"No pseudo-label kept for class(es) {', '.join(missing)}: the student sees them only in their labelled images")
     note = None
     if not len(kept):
         why = "every teacher is no better than chance" if not teachers else f"no pseudo-label reached confidence {confidence}"
@@ -279,18 +361,26 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
         warnings.warn(note)
 
     options = dict(base_models=names, base=['Learner' if k == 'learner' else str(s) for k, s in sources],
-                   transforms=[n for n, _ in tfms], confidence=confidence, pl_bs=pl_bs, keep_weak_teachers=keep_weak_teachers,
+                   transforms=requested, confidence=confidence, pl_bs=pl_bs, keep_weak_teachers=keep_weak_teachers,
+                   view_check=view_check, views_dropped=dropped, balance=balance,
                    base_recipe=None if br is r else br.as_dict())
-    tl = train_model(target, path, r, path_unlabelled=path_unlabelled, extra=kept[['file', 'label']] if len(kept) else None,
+    tl = train_model(target, path, r, path_unlabelled=path_unlabelled, extra=train_pl[['file', 'label']] if len(train_pl) else None,
                      weights=weights, steps=steps, cbs=cbs, show_progress=show_progress, method=method, options=options)
     tm = tl.test_metrics
+    check = student_check(tl, teachers)
+    if len(kept) and check['student_below_base']:
+        warnings.warn(f"The student's validation accuracy {check['student_valid_accuracy']:.3f} is below its best teacher's "
+                      f"{check['teacher_valid_accuracy']:.3f} by more than the noise of those {check['valid_images']} images "
+                      f"({check['below_base_margin']:.3f}): status student_below_base, the teacher is the better model here")
     models = {k: dict(model=n, role='base', **{a: v for a, v in b.test_metrics.items() if a in _TEST_KEYS})
               for k, n, b in zip(keys, names, base_learners)}
     models['model'] = dict(model=target, role='target', **{a: v for a, v in tm.items() if a in _TEST_KEYS})
     metrics = dict(**{a: tm[a] for a in _TEST_KEYS if a in tm},
                    method=method, target_model=target, base_models=names, transforms=[n for n, _ in tfms], confidence=confidence,
                    models=models, **_pseudo_label_metrics(pl, lay.classes, known), note=note,
-                   status='ok' if len(kept) else 'no_pseudo_labels',
+                   labelled_class_counts=labelled, classes_without_pseudo_labels=missing, n_train_pseudo=int(len(train_pl)),
+                   train_class_counts={c: int((train_pl.label == c).sum()) for c in lay.classes}, view_changes=changes, views_dropped=dropped,
+                   **check, status='no_pseudo_labels' if not len(kept) else 'student_below_base' if check['student_below_base'] else 'ok',
                    teachers={k: dict(model=n, used=u, **{a: q[a] for a in ('valid_accuracy', 'chance')}) for k, n, u, q in zip(keys, names, used, quality)},
                    base_train_seconds=dict(zip(keys, base_seconds)), pseudo_label_seconds=pl_seconds,
                    **{a: tm.get(a) for a in ('train_seconds', 'eval_seconds', 'epochs', 'n_train', 'n_valid', *tl.fit_log)}, processes=tm.get('processes', 1))

@@ -105,7 +105,7 @@ def study_cells(datasets:dict, models, methods, seeds, shard=None) -> list[Cell]
 # %% ../nbs/08_study.ipynb #0049462c
 def _scalar(v): return isinstance(v, (int, float, str, bool))
 
-FINISHED = ('ok', 'no_pseudo_labels')   # statuses of cells that ran to the end (the second: a method that fell back)
+FINISHED = ('ok', 'no_pseudo_labels', 'student_below_base')   # statuses of cells that ran to the end (the others: a method that fell back)
 
 PROVENANCE = dict(semicompact='library_version', source='source', commit='commit', dirty='dirty')   # versions() key -> results column
 
@@ -398,7 +398,7 @@ def report(results, # A results table (DataFrame) or the path of a results CSV
     from semicompact import stats
     df = stats_ready(results, value)
     full = read_results(results) if isinstance(results, (str, Path)) else pd.DataFrame(results)
-    fell_back = full[full.status.eq('no_pseudo_labels')] if 'status' in full else full.iloc[:0]
+    fell_back = full[full.status.isin(FINISHED) & full.status.ne('ok')] if 'status' in full else full.iloc[:0]
     out = Path(out).expanduser(); out.mkdir(parents=True, exist_ok=True)
     seeds = f" × {df.seed.nunique()} seed(s)" if 'seed' in df else ''
     text = [f"# Results\n\n{len(df)} runs: {df.dataset.nunique()} dataset(s) × {df.model.nunique()} model(s) × "
@@ -410,8 +410,9 @@ def report(results, # A results table (DataFrame) or the path of a results CSV
                     "find no difference); read the p-values as indications.\n")
     if len(fell_back):
         text.append(f"{len(fell_back)} run(s) fell back and are left out of every comparison: the method kept no pseudo-label "
-                    "(no teacher better than chance, or none confident enough), so the network learnt from the labelled images alone: "
-                    + ', '.join(f"{r.dataset}/{r.model}/{r.method}/seed {r.seed}" for r in fell_back.itertuples()) + ".\n")
+                    "(no teacher better than chance, or none confident enough: the network learnt from the labelled images alone), "
+                    "or its student ended below its teacher on the validation images (student_below_base): "
+                    + ', '.join(f"{r.dataset}/{r.model}/{r.method}/seed {r.seed} ({r.status})" for r in fell_back.itertuples()) + ".\n")
     tables, notes, figs = [], [], []
     def attempt(title, f, section=False):
         try: return f()
