@@ -227,8 +227,9 @@ def power_statement(a, n_folds:int, m:int) -> list[str]:
         p = planned_power(dz, n_folds, alpha=0.05, m=m)
         lines.append(f"| {dz} | {p['power']:.2f} | {p['power_holm']:.2f} | {p['n_holm']} | {p['power_wilcoxon_holm']:.2f} |")
     lines += ["", "d_z = 0.64 is the typical effect of the earlier 3-seed benchmark; the gains this benchmark targets "
-              "(+5 to +15 points with fold-to-fold spreads of 2–5 points) are d_z ≥ 1.5. With 10 folds the exact Wilcoxon "
-              "test cannot go below p = 2/1024 ≈ 0.002, so up to 25 methods can still pass Holm's first step.", ""]
+              "(+5 to +15 points with fold-to-fold spreads of 2–5 points) are d_z ≥ 1.5. "
+              f"With {n_folds} folds the exact two-sided Wilcoxon test cannot go below p = 2/2^{n_folds} = {2/2**n_folds:.4f}"
+              + (f", so it can pass Holm's first step over the {m} comparisons only if that is below {0.05/m:.4f}." if m else "."), ""]
     return lines
 
 def targets(stats, ceil) -> list[dict]:
@@ -271,7 +272,7 @@ def report(res, out:Path, a, plan, cur:dict):
     stats, ceil = block_stats(d), ceilings(d)
     sources, commits = sorted(set(map(str, d.source))), sorted(set(map(str, d.commit)))
     md = [f"# Evidence benchmark ({'development split' if a.dev else 'test set'}{', quick preset' if a.quick else ''})", "",
-          f"Reproduce: `{' '.join(['python', 'benchmarks/evidence.py'] + sys.argv[1:])}`", "",
+          f"Reproduce: `{' '.join(['python', 'benchmarks/evidence.py'] + [x for x in sys.argv[1:] if x not in ('--report-only', '--allow-dirty')])}`", "",
           f"Code: library source {', '.join(sources)}, commit {', '.join(c[:10] for c in commits)} "
           f"({'one code version' if len(sources) == 1 else 'MIXED CODE VERSIONS: not a result'}). "
           f"{a.steps} optimiser steps for every cell (32 labelled images a step; FixMatch/FlexMatch μ = {a.mu}), from scratch at 32 px, "
@@ -291,10 +292,12 @@ def report(res, out:Path, a, plan, cur:dict):
                         dz_ci=[f"{z:.2f} [{l:.2f}, {h:.2f}]" for z, l, h in zip(pt.dz, pt.dz_low, pt.dz_high)],
                         wtl=[f"{int(x)}/{int(y)}/{int(z)}" for x, y, z in zip(pt.wins, pt.ties, pt.losses)])
         tab = tab[['gain', 'ci', 'dz_ci', 'wtl', 'p_wilcoxon', 'p_wilcoxon_adj', 'p_t', 'p_t_adj', 'significant']].rename(index=SHORT)
+        tab['gain'] = tab['gain'].map('{:+.1f}'.format)
+        for c in ('p_wilcoxon', 'p_wilcoxon_adj', 'p_t', 'p_t_adj'): tab[c] = tab[c].map('{:.4f}'.format)
         tab.columns = ['gain (points)', '95% CI', 'd_z [95% CI]', 'wins/ties/losses', 'Wilcoxon p', 'Holm p', 't p', 'Holm p (t)', 'significant']
         md += [f"## {block}, {model} ({len(w)} complete folds)", "", to_markdown(mean_sd), "", to_markdown(tab, decimals=4), ""]
         if isinstance(st['compare'], Exception): md += [f"Friedman/ANOVA not computed: {st['compare']}", ""]
-        else: md += [st['compare'].describe(), "", "Average ranks (1 = best): " + ', '.join(f"{SHORT.get(k, k)} {v:.2f}" for k, v in st['compare'].ranks.sort_values().items()), ""]
+        else: md += [st['compare'].describe(), "", f"Average ranks over the folds ({w.shape[1]} = best): " + ', '.join(f"{SHORT.get(k, k)} {v:.2f}" for k, v in st['compare'].ranks.sort_values(ascending=False).items()), ""]
         fb = st['fell_back']
         if len(fb): md += ["Flagged: " + ', '.join(f"{r.method} fold {r.fold} ({r.status}, F1 {r.f1:.3f})" for r in fb.itertuples()) +
                            ". A student below its teacher (`student_below_base`) is counted above, being what the method produced; "
