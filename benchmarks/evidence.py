@@ -277,14 +277,21 @@ def report(res, out:Path, a, plan, cur:dict):
           f"({'one code version' if len(sources) == 1 else 'MIXED CODE VERSIONS: not a result'}). "
           f"{a.steps} optimiser steps for every cell (32 labelled images a step; FixMatch/FlexMatch μ = {a.mu}), from scratch at 32 px, "
           "the last weights scored (no early stopping, no model selection). Folds resample the labelled images; "
-          f"Fashion-MNIST: {a.n_unlabelled} unlabelled images, test {'all 10,000' if a.n_test is None else a.n_test} images; "
-          "digits: the rest of the 1,347 training scans unlabelled, 450 test scans.", ""]
+          + ("Development split (no test image is read): Fashion-MNIST's last 10,000 training images and a quarter of the digits' "
+             f"1,347 training scans stand in for the test set; Fashion-MNIST: {a.n_unlabelled} unlabelled images, "
+             f"{'all 10,000' if a.n_test is None else a.n_test} of those scored; digits: the rest of the scans unlabelled."
+             if a.dev else f"Fashion-MNIST: {a.n_unlabelled} unlabelled images, test {'all 10,000' if a.n_test is None else a.n_test} "
+             "images of the official test set; digits: the rest of the 1,347 training scans unlabelled, the 450 test scans."), ""]
     n_max = max((len(s['wide']) for s in stats.values()), default=0)
     m_max = max((s['wide'].shape[1] - 1 for s in stats.values()), default=1)
     md += power_statement(a, max(n_max, 2), max(m_max, 1))
     if len(ceil): md += ["## Fully supervised ceiling (every training image labelled, same budget)", "",
                          to_markdown(ceil.assign(f1=[fmt(r['mean'], r['std']) for _, r in ceil.iterrows()])[['f1', 'count']]), ""]
     summary = dict(code=dict(sources=sources, commits=commits, current=cur), protocol=protocol_of(a), blocks={}, targets=[])
+    cells = d[~d.block.str.endswith('-all')].pivot_table(index=['block', 'model', 'fold'], columns='method', values='f1')
+    cells = cells[[m for m in SHORT if m in cells.columns]].rename(columns=SHORT)
+    md += ["## Every finished cell (test macro-F1)", "", "Flagged cells (`student_below_base`, `no_pseudo_labels`) are listed under their block below.", "",
+           to_markdown(cells.reset_index().set_index(['block', 'model', 'fold']), decimals=3), ""]
     for (block, model), st in stats.items():
         w, pt = st['wide'], st['paired']
         mean_sd = pd.DataFrame({SHORT[m]: [fmt(w[m].mean(), w[m].std())] for m in w.columns}, index=['F1'])
