@@ -282,9 +282,10 @@ def report(res, out:Path, a, plan, cur:dict):
              f"{'all 10,000' if a.n_test is None else a.n_test} of those scored; digits: the rest of the scans unlabelled."
              if a.dev else f"Fashion-MNIST: {a.n_unlabelled} unlabelled images, test {'all 10,000' if a.n_test is None else a.n_test} "
              "images of the official test set; digits: the rest of the 1,347 training scans unlabelled, the 450 test scans."), ""]
-    n_max = max((len(s['wide']) for s in stats.values()), default=0)
-    m_max = max((s['wide'].shape[1] - 1 for s in stats.values()), default=1)
-    md += power_statement(a, max(n_max, 2), max(m_max, 1))
+    planned = sum(b.folds*len(b.models)*len(b.methods) for b in a.blocks)
+    if len(d) < planned: md += [f"**Partial: {len(d)} of the {planned} planned cells have run** (rerun the command above to go on).", ""]
+    tested = [b for b in a.blocks if not b.ceiling]   # the power of the tests as planned, whatever has run so far
+    md += power_statement(a, max(b.folds for b in tested), max(len(b.methods) - 1 for b in tested))
     if len(ceil): md += ["## Fully supervised ceiling (every training image labelled, same budget)", "",
                          to_markdown(ceil.assign(f1=[fmt(r['mean'], r['std']) for _, r in ceil.iterrows()])[['f1', 'count']]), ""]
     summary = dict(code=dict(sources=sources, commits=commits, current=cur), protocol=protocol_of(a), blocks={}, targets=[])
