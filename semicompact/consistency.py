@@ -23,7 +23,7 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
 from fasttransform import Transform
 import torchvision.transforms.v2.functional as TF
 
-from .data import Layout, get_dls, readable_images, image_cache, CachedImage, CachedDL, _use_cache
+from .data import Layout, get_dls, readable_images, image_cache, CachedImage, CachedDL, cache_mode
 from .models import resolve_model
 from .train import train_model, check_run_path
 from .tta import norm_stats
@@ -55,7 +55,7 @@ def unlabelled_float_dl(files, # Image files
     "A fastai loader of unlabelled images as float tensors in [0, 1], resized but neither augmented nor normalised"
     files = [str(f) for f in files]
     if not files: raise SemicompactError("No unlabelled images: `files` is empty")
-    cached = _use_cache(cache, len(set(files)), size)
+    cached = cache_mode(cache, len(set(files)), size)
     if cached: readable_images(files, size, cached)
     if num_workers is None: num_workers = 0 if cached or not torch.cuda.is_available() else min(8, os.cpu_count() or 1)
     files = files*max(1, math.ceil(min_batches*bs/len(files)))

@@ -33,10 +33,11 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
 
 
 # %% auto #0
-__all__ = ['image_cache', 'FASHION_MNIST_CLASSES', 'BENCHMARK', 'image_files', 'check_images', 'Layout', 'split_dataset',
-           'decode_image', 'ImageCache', 'CachedImage', 'CachedDL', 'readable_images', 'get_dls', 'test_dl',
-           'unlabelled_dl', 'make_digits', 'read_idx', 'make_idx_dataset', 'make_fashion_mnist', 'BenchmarkDataset',
-           'benchmark_table', 'prepare_benchmark']
+__all__ = ['image_cache', 'FASHION_MNIST_CLASSES', 'BENCHMARK', 'image_files', 'check_images', 'warn_unreadable', 'Layout',
+           'commit_dir', 'temp_dir_beside', 'split_dataset', 'decode_image', 'ImageCache', 'CachedImage', 'CachedDL',
+           'valid_indices', 'readable_images', 'cache_mode', 'get_dls', 'test_dl', 'unlabelled_dl', 'make_digits',
+           'read_idx', 'make_idx_dataset', 'make_fashion_mnist', 'BenchmarkDataset', 'benchmark_table',
+           'prepare_benchmark']
 
 # %% ../nbs/00_data.ipynb #b73d08a1
 def image_files(path:Path, # Folder searched recursively
@@ -58,7 +59,10 @@ def check_images(files:list, # Image files to check
         except Exception: bad.append(f)
     return good, bad
 
-def _warn_bad(bad, what):
+def warn_unreadable(bad:list, # Files that could not be decoded
+                    what:str, # Where they are, for the message
+                   ):
+    "Warn, once for all of them, that `bad` image files were skipped (the one wording of that warning)"
     if bad:
         shown = ', '.join(str(b) for b in bad[:10]) + (f' and {len(bad)-10} more' if len(bad) > 10 else '')
         warnings.warn(f"Skipped {len(bad)} corrupt image file(s) in {what}: {shown}")
@@ -177,14 +181,15 @@ def _check_dest(dest:Path, overwrite:bool):
     if dest.exists() and any(dest.iterdir()) and not overwrite:
         raise FileExistsError(f"Destination {dest} exists and is not empty; pass overwrite=True to replace it")
 
-def _commit_dir(tmp:Path, dest:Path):
+def commit_dir(tmp:Path, dest:Path):
     "Move the finished folder `tmp` to `dest`, replacing `dest` if it exists"
     if dest.exists():
         old = dest.with_name(f'.{dest.name}.old-{uuid.uuid4().hex[:8]}')
         dest.rename(old); tmp.rename(dest); shutil.rmtree(old, ignore_errors=True)
     else: tmp.rename(dest)
 
-def _tmp_dir(dest:Path) -> Path:
+def temp_dir_beside(dest:Path) -> Path:
+    "A new hidden folder next to `dest`, to be renamed to it once complete (see `commit_dir`)"
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f'.{dest.name}.tmp-{uuid.uuid4().hex[:8]}')
     tmp.mkdir()
@@ -193,7 +198,7 @@ def _tmp_dir(dest:Path) -> Path:
 def _write_layout(items:pd.DataFrame, split, dest:Path, write, overwrite=False, info=None, hide_names=True):
     "Write each item to `dest` in the semicompact layout with `write(item, path)`, plus `split.csv` (complete or absent)"
     _check_dest(dest, overwrite)
-    tmp = _tmp_dir(dest)
+    tmp = temp_dir_beside(dest)
     try:
         rows, k = [], 0
         for it, s in zip(items.itertuples(index=False), split):
@@ -206,7 +211,7 @@ def _write_layout(items:pd.DataFrame, split, dest:Path, write, overwrite=False, 
             rows.append({'file': rel.as_posix(), 'class': it.label, 'split': s, 'source': it.source})
         pd.DataFrame(rows).to_csv(tmp/'split.csv', index=False)
         if info is not None: (tmp/'dataset.json').write_text(json.dumps(info, indent=2))
-        _commit_dir(tmp, dest)
+        commit_dir(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
     return dest
@@ -257,7 +262,7 @@ def split_dataset(src, # Folder with one sub-folder per class (images at any dep
         if empty: warnings.warn(f"Ignored class folder(s) with no images in {src}: {', '.join(empty)}")
     if not files: raise SemicompactError(f"No image files found in {src}")
     good, bad = check_images(files, decode=True)
-    _warn_bad(bad, str(src))
+    warn_unreadable(bad, str(src))
     keep = set(good)
     items = pd.DataFrame({'source': [str(f) for f in files], 'label': lbls})[[f in keep for f in files]].reset_index(drop=True)
     if items.label.nunique() < 2: raise SemicompactError(f"{src} has {items.label.nunique()} class(es) with images: a classifier needs at least 2")
@@ -486,7 +491,7 @@ class CachedDL(TfmdDL):
             yield (x, TensorCategory(ys[b])) if ys is not None else (x,)
 
 # %% ../nbs/00_data.ipynb #09ca4852
-def _valid_idx(labels, valid_pct, seed):
+def valid_indices(labels, valid_pct, seed):
     "Indices of a stratified validation split of `labels`, at least one image per class where a class has 2 or more"
     labels = np.asarray(labels)
     if not 0 < valid_pct < 1: raise SemicompactError(f"valid_pct must be in (0, 1), got {valid_pct}")
@@ -507,7 +512,7 @@ def readable_images(files:list, # Image files
     if cached and size: return image_cache.load(files, size, disk=True if cached == 'disk' else None)
     return check_images(files, decode=True)
 
-def _use_cache(cache, n, size) -> bool|str:
+def cache_mode(cache, n, size) -> bool|str:
     "Whether a set of `n` images of `size` is cached: False, True (in memory) or 'disk' (memory-mapped: it does not fit in the budget)"
     if cache is None or cache is True:
         if image_cache.fits(n, size): return True
@@ -538,11 +543,11 @@ def get_dls(path, # Dataset root (see `Layout`)
     except (FileNotFoundError, SemicompactError): pass
     try: n_all += len(lay.unlabelled_files())
     except (FileNotFoundError, SemicompactError): pass
-    cached = _use_cache(cache, n_all, size)
+    cached = cache_mode(cache, n_all, size)
     good, bad = readable_images(list(items.file), size, cached)
-    _warn_bad(bad, str(lay.train))
+    warn_unreadable(bad, str(lay.train))
     items = items[items.file.isin(set(good))].reset_index(drop=True)
-    valid = _valid_idx(items.label, valid_pct, seed)
+    valid = valid_indices(items.label, valid_pct, seed)
     if extra is not None and len(extra):
         extra = pd.DataFrame(extra)[['file', 'label']].astype({'file': str, 'label': str})
         unknown = sorted(set(extra.label) - set(lay.classes))
@@ -571,7 +576,7 @@ def test_dl(dls, # DataLoaders from `get_dls`
     unknown = sorted(set(items.label) - set(dls.vocab))
     if unknown: raise SemicompactError(f"Test classes not known to the model: {', '.join(unknown)} (it knows {', '.join(dls.vocab)})")
     good, bad = readable_images(list(items.file), getattr(dls, 'size', None), getattr(dls, 'cached', False))
-    _warn_bad(bad, str(lay.test))
+    warn_unreadable(bad, str(lay.test))
     items = items[items.file.isin(set(good))].reset_index(drop=True)
     return dls.test_dl(items, with_labels=True, bs=bs or 2*dls.bs)
 
@@ -582,7 +587,7 @@ def unlabelled_dl(dls, # DataLoaders from `get_dls`
     "An unlabelled DataLoader (validation transforms) over `files`; `dl.items.file` keeps their order"
     files = dls.layout.unlabelled_files() if files is None else [Path(f) for f in files]
     good, bad = readable_images(files, getattr(dls, 'size', None), getattr(dls, 'cached', False))
-    _warn_bad(bad, 'the unlabelled images')
+    warn_unreadable(bad, 'the unlabelled images')
     if not good: raise SemicompactError("No readable unlabelled images")
     return dls.test_dl(pd.DataFrame({'file': [str(f) for f in good]}), bs=bs or 2*dls.bs)
 

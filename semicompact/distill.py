@@ -15,10 +15,10 @@ from .core import SemicompactError, name_key, Recipe, as_recipe, split_options, 
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.learner import Learner
 
-from .data import Layout, get_dls, unlabelled_dl, image_files, readable_images, _warn_bad
+from .data import Layout, get_dls, unlabelled_dl, image_files, readable_images, warn_unreadable
 from .models import resolve_model, create_learner
 from .train import (train_model, evaluate, check_run_path, run_folder, run_config,
-                               save_run, save_weights, load_run, _TEST_KEYS)
+                               save_run, save_weights, load_run, TEST_KEYS)
 from .tta import PAPER_TRANSFORMS, get_transforms, norm_stats, tta_view
 
 # %% auto #0
@@ -73,7 +73,7 @@ def pseudo_label(learners, # A trained `Learner` or a list of them (their class 
     vocab = _same_vocab(learners)
     dls0 = learners[0].dls   # a truncated file fails here, not mid-run; with the image cache, this decodes each image once for the run
     files, bad = readable_images(_unlabelled_items(items, learners[0]), getattr(dls0, 'size', None), getattr(dls0, 'cached', False))
-    _warn_bad(bad, 'the unlabelled images')
+    warn_unreadable(bad, 'the unlabelled images')
     if not files: raise SemicompactError("None of the unlabelled images could be read")
     n, c, k = len(files), len(vocab), len(learners)*len(views)
     psum = votes = None
@@ -372,10 +372,10 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
         warnings.warn(f"The student's validation accuracy {check['student_valid_accuracy']:.3f} is below its best teacher's "
                       f"{check['teacher_valid_accuracy']:.3f} by more than the noise of those {check['valid_images']} images "
                       f"({check['below_base_margin']:.3f}): status student_below_base, the teacher is the better model here")
-    models = {k: dict(model=n, role='base', **{a: v for a, v in b.test_metrics.items() if a in _TEST_KEYS})
+    models = {k: dict(model=n, role='base', **{a: v for a, v in b.test_metrics.items() if a in TEST_KEYS})
               for k, n, b in zip(keys, names, base_learners)}
-    models['model'] = dict(model=target, role='target', **{a: v for a, v in tm.items() if a in _TEST_KEYS})
-    metrics = dict(**{a: tm[a] for a in _TEST_KEYS if a in tm},
+    models['model'] = dict(model=target, role='target', **{a: v for a, v in tm.items() if a in TEST_KEYS})
+    metrics = dict(**{a: tm[a] for a in TEST_KEYS if a in tm},
                    method=method, target_model=target, base_models=names, transforms=[n for n, _ in tfms], confidence=confidence,
                    models=models, **_pseudo_label_metrics(pl, lay.classes, known), note=note,
                    labelled_class_counts=labelled, classes_without_pseudo_labels=missing, n_train_pseudo=int(len(train_pl)),

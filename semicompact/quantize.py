@@ -19,7 +19,7 @@ from PIL import Image
 
 from .data import Layout, get_dls, image_files, check_images
 from .models import create_model, create_learner, model_info, resolve_model, list_models
-from .train import train_model, evaluate, run_folder, save_run, check_run_path, _TEST_KEYS
+from .train import train_model, evaluate, run_folder, save_run, check_run_path, TEST_KEYS
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'BACKENDS', 'EXPORT_FORMATS', 'OnnxModel', 'CPUModel', 'calib_batches', 'quantize',
@@ -389,7 +389,7 @@ class Int8:
         t0 = time.perf_counter()
         learn.int8 = quantize(learn, **self.opts)
         name = next(iter(metrics.get('models') or {}), getattr(learn, 'model_name', 'model'))
-        float_m = {k: metrics[k] for k in _TEST_KEYS if k in metrics}
+        float_m = {k: metrics[k] for k in TEST_KEYS if k in metrics}
         test = evaluate(learn.int8) if float_m else {}
         learn.run_files = {**getattr(learn, 'run_files', {}), 'int8': lambda folder, fname: save_int8(learn.int8, folder, fname)}
         return {**metrics, **test, 'quantization': self.opts.get('backend', 'onnxruntime'),

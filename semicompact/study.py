@@ -173,9 +173,9 @@ def labelled_steps(path, # A dataset root
                    recipe:Recipe, # Its batch size, validation share and seed
                   ) -> int:
     "Optimiser steps in one pass over the labelled training images of `path` (fastai drops the last incomplete batch)"
-    from semicompact.data import Layout, _valid_idx
+    from semicompact.data import Layout, valid_indices
     labels = Layout.find(path, need_test=False).labelled().label
-    return max(1, (len(labels) - len(_valid_idx(labels, recipe.valid_pct, recipe.seed)))//recipe.bs)
+    return max(1, (len(labels) - len(valid_indices(labels, recipe.valid_pct, recipe.seed)))//recipe.bs)
 
 def run_cell(cell:Cell, # The cell
              path:Path, # Its dataset's root
@@ -269,7 +269,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
               **overrides, # Recipe options that change `recipe`, e.g. `epochs=20`
              ) -> pd.DataFrame: # The results table
     "Run (or resume) a grid of datasets × models × methods × seeds, one run folder per cell"
-    from semicompact.train import setup_distributed, is_main_process, _barrier
+    from semicompact.train import setup_distributed, is_main_process, sync_processes
     setup_distributed()   # under `accelerate launch`/`torchrun`: every cell trains on all the processes, the main one writes
     main = is_main_process()
     verbose = verbose and main
@@ -325,7 +325,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
                 what = (f"f1={row['f1']:.3f}" + ('' if row['status'] == 'ok' else f" ({row['status']})")) if row['status'] in FINISHED and 'f1' in row else row['status'] + (f": {row['error'][:120]}" if row['error'] else '')
                 spent = time.perf_counter() - start
                 print(f"[{k}/{len(todo)}] {c}: {what} ({time.perf_counter()-t0:.0f} s; elapsed {_hms(spent)}, remaining ~{_hms(spent/k*(len(todo)-k))})")
-    _barrier()
+    sync_processes()
     return read_results(res_path)
 
 # %% ../nbs/08_study.ipynb #7346bb90

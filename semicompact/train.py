@@ -22,14 +22,14 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
     from fastai.distributed import DistributedDL
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
-from .data import get_dls, test_dl, readable_images, _tmp_dir, _commit_dir
+from .data import get_dls, test_dl, readable_images, temp_dir_beside, commit_dir
 from .models import create_learner, create_model, resolve_model
 
 # %% auto #0
-__all__ = ['LR_METHODS', 'find_lr', 'HistoryCallback', 'EarlyStopping', 'stop_floor', 'BNReestimate', 'reestimate_bn',
-           'is_distributed', 'is_main_process', 'setup_distributed', 'clean_dl', 'fixed_steps', 'fit_recipe',
-           'evaluate', 'code_version', 'versions', 'check_run_path', 'run_folder', 'run_config', 'save_weights',
-           'save_run', 'Run', 'load_run', 'train_model']
+__all__ = ['LR_METHODS', 'TEST_KEYS', 'find_lr', 'HistoryCallback', 'EarlyStopping', 'stop_floor', 'BNReestimate',
+           'reestimate_bn', 'is_distributed', 'is_main_process', 'setup_distributed', 'sync_processes', 'clean_dl',
+           'fixed_steps', 'fit_recipe', 'evaluate', 'code_version', 'versions', 'check_run_path', 'run_folder',
+           'run_config', 'save_weights', 'save_run', 'Run', 'load_run', 'train_model']
 
 # %% ../nbs/02_train.ipynb #9592e23c
 LR_METHODS = dict(zip(LR_METHOD_NAMES, (minimum, valley, steep, slide)))
@@ -139,7 +139,8 @@ def setup_distributed() -> bool:
     PartialState(cpu=not torch.cuda.is_available())   # gloo on CPUs, nccl on GPUs
     return True
 
-def _barrier():
+def sync_processes():
+    "Wait for every process of a multi-process run (nothing to wait for in a single process)"
     if is_distributed() and torch.distributed.is_initialized(): torch.distributed.barrier()
 
 def _from_main(value):
@@ -168,7 +169,7 @@ def _scratch(shared:bool=False):
     d = _from_main(tempfile.mkdtemp(prefix='semicompact-') if is_main_process() else None)
     try: yield Path(d)
     finally:
-        _barrier()
+        sync_processes()
         if is_main_process(): shutil.rmtree(d, ignore_errors=True)
 
 def _use_distributed(flag:bool|None) -> bool:
@@ -328,14 +329,14 @@ def run_folder(output_path, # The run folder to create
     dest = Path(output_path).expanduser()
     if not is_main_process():   # another process of a multi-process run: what it writes is thrown away
         with tempfile.TemporaryDirectory() as d: yield Path(d)
-        _barrier(); return
+        sync_processes(); return
     check_run_path(dest, overwrite)
-    tmp = _tmp_dir(dest)
+    tmp = temp_dir_beside(dest)
     try: yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
-    _commit_dir(tmp, dest)
-    _barrier()   # the other processes go on once the folder is in place
+    commit_dir(tmp, dest)
+    sync_processes()   # the other processes go on once the folder is in place
 
 def _jsonable(v):
     if isinstance(v, Path): return str(v)
@@ -420,7 +421,7 @@ def load_run(path) -> Run:
     return Run(path, read('config.json'), read('metrics.json'), hist)
 
 # %% ../nbs/02_train.ipynb #21f53f37
-_TEST_KEYS = ('accuracy', 'precision', 'recall', 'f1', 'n')
+TEST_KEYS = ('accuracy', 'precision', 'recall', 'f1', 'n')
 
 def train_model(model:str, # Model name (see `resolve_model`)
                 path, # Dataset root (see `Layout`)

@@ -43,6 +43,16 @@ def test_imports_point_down_and_have_no_cycle():
         path.append(m); [visit(d) for d in graph[m]]; path.pop(); seen.add(m)
     for m in graph: visit(m)
 
+def test_no_module_imports_another_modules_private_name():
+    "A helper another module needs has a public name in its layer (DESIGN §5: one helper per concept, in its layer)"
+    bad = []
+    for f in PKG.glob('*.py'):
+        if f.stem in ('_modidx', 'all'): continue
+        for n in ast.walk(ast.parse(f.read_text())):
+            if isinstance(n, ast.ImportFrom) and (n.level or (n.module or '').startswith('semicompact')):
+                bad += [f"{f.stem} <- {n.module}.{a.name}" for a in n.names if a.name.startswith('_') and not a.name.startswith('__')]
+    assert not bad, f"imports of another module's private name: {bad}"
+
 def test_train_knows_nothing_of_int8():
     assert 'quantize' not in _imports(PKG/'train.py')[0]
 
