@@ -70,6 +70,7 @@ def add_recipe_flags(p:argparse.ArgumentParser, # A parser (or sub-parser) to ad
         conv = json.loads if base is dict else base
         g.add_argument(flag, dest=f.name, type=conv, default=argparse.SUPPRESS, metavar=f.name.upper(), help=help_)
 
+# %% ../nbs/09_cli.ipynb #de8fbeaf
 def recipe_args(a:argparse.Namespace, # Parsed arguments
                 defaults:dict|None=None, # The command's own defaults (as given to `add_recipe_flags`)
                ) -> dict:
@@ -77,6 +78,7 @@ def recipe_args(a:argparse.Namespace, # Parsed arguments
     from semicompact.core import Recipe
     return {**(defaults or {}), **{k: getattr(a, k) for k in Recipe.fields() if hasattr(a, k)}}
 
+# %% ../nbs/09_cli.ipynb #3f9987e1
 def _run_kw(a) -> dict:
     "What every training command passes besides the recipe"
     return dict(overwrite=a.overwrite, show_progress=not a.quiet)
@@ -87,6 +89,7 @@ def cmd_train(a):
     learn = train_model(a.model, a.data, recipe_args(a), a.out, weights=a.weights, steps=int8_steps(a.model), **_run_kw(a))
     _print_run(learn, a.out)
 
+# %% ../nbs/09_cli.ipynb #2b01ecc9
 def cmd_distill(a):
     from semicompact.distill import distill
     from semicompact.quantize import int8_steps
@@ -94,6 +97,7 @@ def cmd_distill(a):
                   transforms=a.transforms, confidence=a.confidence, steps=int8_steps(a.target), **_run_kw(a))
     print(res.summary())
 
+# %% ../nbs/09_cli.ipynb #a5e5b2e4
 def cmd_fixmatch(a):
     from semicompact.consistency import fixmatch
     from semicompact.quantize import int8_steps
@@ -102,6 +106,7 @@ def cmd_fixmatch(a):
                      repeat_labelled=a.repeat_labelled, **_run_kw(a))
     _print_run(learn, a.out)
 
+# %% ../nbs/09_cli.ipynb #56a9bad0
 def cmd_mixmatch(a):
     from semicompact.consistency import mixmatch
     from semicompact.quantize import int8_steps
@@ -110,6 +115,7 @@ def cmd_mixmatch(a):
                      repeat_labelled=a.repeat_labelled, **_run_kw(a))
     _print_run(learn, a.out)
 
+# %% ../nbs/09_cli.ipynb #9594e6b1
 _ADAPTIVE_OPTIONS = {'flexmatch': ('tau', 'warmup', 'mapping'), 'freematch': ('momentum', 'lambda_f'),
                      'softmatch': ('n_sigma', 'momentum', 'dist_align')}
 
@@ -123,6 +129,7 @@ def cmd_adaptive(a):
                **{k: getattr(a, k) for k in _ADAPTIVE_OPTIONS[a.command]}, **_run_kw(a))
     _print_run(learn, a.out)
 
+# %% ../nbs/09_cli.ipynb #661b546d
 def _print_run(learn, out):
     m = learn.test_metrics
     if 'f1' in m: print(_table({k: m[k] for k in ('accuracy', 'precision', 'recall', 'f1')}, f"Test metrics ({m['n']} images):"))
@@ -132,10 +139,12 @@ def cmd_efficiency(a):
     from semicompact.quantize import cmd_efficiency as run
     run(a)
 
+# %% ../nbs/09_cli.ipynb #1257d30c
 def cmd_export(a):
     from semicompact.quantize import cmd_export as run
     run(a)
 
+# %% ../nbs/09_cli.ipynb #e39790ac
 def cmd_split(a):
     import pandas as pd
     from semicompact.data import split_dataset
@@ -144,6 +153,7 @@ def cmd_split(a):
     print(sp.groupby(['class', 'split']).size().unstack(fill_value=0).to_string())
     print(f"Written to {dest} (split.csv lists every file)")
 
+# %% ../nbs/09_cli.ipynb #029a3a63
 def cmd_models(a):
     import pandas as pd
     from semicompact.core import SemicompactError

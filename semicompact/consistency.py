@@ -134,6 +134,7 @@ def rand_augment(x:torch.Tensor, # Float images in [0, 1] (N, C, H, W)
             if name in ops: x = torch.where(is_(name), fn(), x)
     return x.clamp(0, 1)
 
+# %% ../nbs/05_consistency.ipynb #56612234
 def cutout(x:torch.Tensor, # Float images (N, C, H, W)
            size:float=0.5, # Largest side of the square, as a share of the image side
            fill:float=0.5, # Value of the cut pixels
@@ -147,6 +148,7 @@ def cutout(x:torch.Tensor, # Float images (N, C, H, W)
     m = ((yy - cy + 0.5).abs() <= s/2) & ((xx - cx + 0.5).abs() <= s/2)
     return torch.where(m.unsqueeze(1), torch.full_like(x, fill), x)
 
+# %% ../nbs/05_consistency.ipynb #d3a7c272
 def strong_augment(x:torch.Tensor, # Float images in [0, 1] (N, C, H, W)
                    flip:bool=True, # Random horizontal flips (weak part)
                    translate:float=0.125, # Largest shift of the weak part
@@ -211,6 +213,7 @@ def unlabelled_bs(mu:float, # Unlabelled images per labelled image
     "The unlabelled batch size of a step: μ·bs, rounded, at least 1"
     return max(1, int(round(mu*bs)))
 
+# %% ../nbs/05_consistency.ipynb #f8bd2966
 class UnlabelledCallback(Callback):
     "Base of the semi-supervised callbacks: unlabelled loader, endless draw, loss swap, per-epoch log, global steps, EMA"
     run_valid = False
@@ -377,6 +380,7 @@ def bn_stats_frozen(model:torch.nn.Module, # A network in training mode
             m.momentum = mo
             if nbt is not None: m.num_batches_tracked.copy_(nbt)
 
+# %% ../nbs/05_consistency.ipynb #761ad27d
 class MixMatchCallback(UnlabelledCallback):
     "MixMatch (Berthelot et al., 2019) for a fastai `Learner`: sharpened label guesses, MixUp of labelled and unlabelled images"
     _log_names = ('lx', 'lu', 'mask_rate', 'lambda_u')
@@ -562,6 +566,7 @@ class AdaptiveMatchCallback(FixMatchCallback):
     def _masked_ce(logits_strong, pseudo, weight):
         return (F.cross_entropy(logits_strong.float(), pseudo, reduction='none')*weight).mean()
 
+# %% ../nbs/05_consistency.ipynb #fe4c6077
 class FlexMatchCallback(AdaptiveMatchCallback):
     "FlexMatch (Zhang et al., 2021): FixMatch with per-class thresholds that rise with each class's learning status (curriculum pseudo-labelling)"
     _log_names = ('lx', 'lu', 'mask_rate', 'tau_mean')
@@ -593,6 +598,7 @@ class FlexMatchCallback(AdaptiveMatchCallback):
         lu = self._masked_ce(logits_strong, pseudo, mask)
         return self.lambda_u*lu, (lu, mask.mean(), thr.mean())
 
+# %% ../nbs/05_consistency.ipynb #502a8027
 class FreeMatchCallback(AdaptiveMatchCallback):
     "FreeMatch (Wang et al., 2023): self-adaptive global and per-class thresholds from EMAs of the confidences, and a class-fairness term"
     _log_names = ('lx', 'lu', 'mask_rate', 'tau_global', 'lf')
@@ -631,6 +637,7 @@ class FreeMatchCallback(AdaptiveMatchCallback):
         lf = freematch_fairness_loss(logits_strong, mask, self.p_model, self.label_hist)
         return self.lambda_u*lu + self.lambda_f*lf, (lu, mask.mean(), self.tau_global, lf)
 
+# %% ../nbs/05_consistency.ipynb #9850efe6
 class SoftMatchCallback(AdaptiveMatchCallback):
     "SoftMatch (Chen et al., 2023): every pseudo-label counts, weighted by a truncated Gaussian of its confidence, with uniform alignment"
     _log_names = ('lx', 'lu', 'mask_rate', 'mu_t', 'sigma_t')
@@ -709,6 +716,7 @@ def fixmatch(model:str, # Model name (see `resolve_model`)
     make = lambda r, epochs: FixMatchCallback(flip=r.flip, epochs=epochs, **options)
     return _consistency('fixmatch', make, options, model, path, recipe, output_path, repeat_labelled, kwargs)
 
+# %% ../nbs/05_consistency.ipynb #3ad7833e
 def mixmatch(model:str, # Model name (see `resolve_model`)
              path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
              recipe:Recipe|dict|None=None, # How to train (see `Recipe`); its `flip` applies to the unlabelled views too
@@ -730,6 +738,7 @@ def mixmatch(model:str, # Model name (see `resolve_model`)
     make = lambda r, epochs: MixMatchCallback(flip=r.flip, epochs=epochs, **options)
     return _consistency('mixmatch', make, options, model, path, recipe, output_path, repeat_labelled, kwargs)
 
+# %% ../nbs/05_consistency.ipynb #49e2d196
 def _adaptive(method, cb_cls, options, state, model, path, recipe, output_path, repeat_labelled, kwargs):
     "`_consistency` with an `AdaptiveMatchCallback` that may continue a saved `state` (recorded by its path)"
     make = lambda r, epochs: cb_cls(flip=r.flip, epochs=epochs, state=state, **options)
@@ -758,6 +767,7 @@ def flexmatch(model:str, # Model name (see `resolve_model`)
     options = dict(mu=mu, tau=tau, warmup=warmup, mapping=mapping, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
     return _adaptive('flexmatch', FlexMatchCallback, options, state, model, path, recipe, output_path, repeat_labelled, kwargs)
 
+# %% ../nbs/05_consistency.ipynb #7e71531a
 def freematch(model:str, # Model name (see `resolve_model`)
               path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
               recipe:Recipe|dict|None=None, # How to train (see `Recipe`); its `flip` applies to the unlabelled views too
@@ -778,6 +788,7 @@ def freematch(model:str, # Model name (see `resolve_model`)
     options = dict(mu=mu, momentum=momentum, lambda_f=lambda_f, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
     return _adaptive('freematch', FreeMatchCallback, options, state, model, path, recipe, output_path, repeat_labelled, kwargs)
 
+# %% ../nbs/05_consistency.ipynb #3921f8bf
 def softmatch(model:str, # Model name (see `resolve_model`)
               path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
               recipe:Recipe|dict|None=None, # How to train (see `Recipe`); its `flip` applies to the unlabelled views too

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses, re, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['LR_METHOD_NAMES', 'PAPER_CHANGES', 'SemicompactError', 'quiet_imports', 'name_key', 'Recipe', 'as_recipe',
@@ -87,38 +88,43 @@ class Recipe:
         _check(isint(self.seed), 'seed', self.seed, 'an integer')
         _check(isinstance(self.monitor, str) and bool(self.monitor), 'monitor', self.monitor, "a metric's name, e.g. 'accuracy'")
 
-    @classmethod
-    def paper(cls, **overrides) -> Recipe:
-        "The paper's protocol (ImageNet weights, head 2 epochs, all layers up to 50, finder minimum, patience 8 on accuracy), with `overrides`"
-        return cls(**{**PAPER_CHANGES, **overrides})
+# %% ../nbs/00a_core.ipynb #d733347c
+@patch(cls_method=True)
+def paper(cls:Recipe, **overrides) -> Recipe:
+    "The paper's protocol (ImageNet weights, head 2 epochs, all layers up to 50, finder minimum, patience 8 on accuracy), with `overrides`"
+    return cls(**{**PAPER_CHANGES, **overrides})
 
-    @classmethod
-    def fields(cls) -> list[str]:
-        "The names of the recipe's options"
-        return [f.name for f in dataclasses.fields(cls)]
+@patch(cls_method=True)
+def fields(cls:Recipe) -> list[str]:
+    "The names of the recipe's options"
+    return [f.name for f in dataclasses.fields(cls)]
 
-    def replace(self, **overrides) -> Recipe:
-        "A copy with `overrides` (recipe fields) changed"
-        bad = sorted(set(overrides) - set(self.fields()))
-        if bad: raise SemicompactError(f"Unknown recipe option(s) {', '.join(bad)}; valid: {', '.join(self.fields())}")
-        return dataclasses.replace(self, **overrides)
+@patch
+def replace(self:Recipe, **overrides) -> Recipe:
+    "A copy with `overrides` (recipe fields) changed"
+    bad = sorted(set(overrides) - set(self.fields()))
+    if bad: raise SemicompactError(f"Unknown recipe option(s) {', '.join(bad)}; valid: {', '.join(self.fields())}")
+    return dataclasses.replace(self, **overrides)
 
-    def as_dict(self) -> dict:
-        "The options as a plain dict (as written to `config.json`)"
-        return dataclasses.asdict(self)
+@patch
+def as_dict(self:Recipe) -> dict:
+    "The options as a plain dict (as written to `config.json`)"
+    return dataclasses.asdict(self)
 
-    @classmethod
-    def from_config(cls, config:dict) -> Recipe:
-        "The recipe of a run's `config.json`: its `recipe`, or the flat options that earlier versions wrote"
-        d = config.get('recipe', config)
-        d = {k: v for k, v in d.items() if k in cls.fields()}
-        return cls(**d) if 'recipe' in config else cls.paper(**d)   # the flat options predate the changes: the paper's rules
+@patch(cls_method=True)
+def from_config(cls:Recipe, config:dict) -> Recipe:
+    "The recipe of a run's `config.json`: its `recipe`, or the flat options that earlier versions wrote"
+    d = config.get('recipe', config)
+    d = {k: v for k, v in d.items() if k in cls.fields()}
+    return cls(**d) if 'recipe' in config else cls.paper(**d)   # the flat options predate the changes: the paper's rules
 
-    def dls_options(self) -> dict:
-        "Keyword arguments of `get_dls` for this recipe"
-        return dict(size=self.size, bs=self.bs, valid_pct=self.valid_pct, seed=self.seed,
-                    do_flip=self.flip, flip_vert=self.flip_vert, **self.dls_kwargs)
+@patch
+def dls_options(self:Recipe) -> dict:
+    "Keyword arguments of `get_dls` for this recipe"
+    return dict(size=self.size, bs=self.bs, valid_pct=self.valid_pct, seed=self.seed,
+                do_flip=self.flip, flip_vert=self.flip_vert, **self.dls_kwargs)
 
+# %% ../nbs/00a_core.ipynb #a2271660
 PAPER_CHANGES = dict(monitor='accuracy', patience_after_peak=False, bn_reestimate=False)   # where `Recipe()` departs from the paper
 
 def as_recipe(recipe:Recipe|dict|None=None, # A `Recipe`, a dict of its options, or None (the default recipe)
@@ -130,6 +136,7 @@ def as_recipe(recipe:Recipe|dict|None=None, # A `Recipe`, a dict of its options,
     elif not isinstance(recipe, Recipe): raise SemicompactError(f"recipe must be a Recipe, a dict of its options or None, got {recipe!r}")
     return recipe.replace(**overrides) if overrides else recipe
 
+# %% ../nbs/00a_core.ipynb #322cc922
 def split_options(kwargs:dict, # Keyword arguments of a method
                   valid=(), # The method's own options besides the recipe's
                   what:str='option', # What the method calls them, for the error

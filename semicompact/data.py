@@ -289,6 +289,7 @@ def decode_image(file, # Image file
     "Decode `file` as RGB, centre-crop it to a square and resize it to `size`: what the validation pipeline does"
     return image2tensor(Resize(size)(PILImage.create(file), split_idx=1)).contiguous()
 
+# %% ../nbs/00_data.ipynb #c412664d
 class ImageCache:
     "Images decoded and resized once, kept in memory as uint8 tensors (or memory-mapped files for larger sets); a file whose size or mtime changed is decoded again"
     def __init__(self, budget_mb:float|None=None, # Most memory it holds (None: `SEMICOMPACT_CACHE_MB`, else a quarter of the RAM, at most 8 GB)
@@ -347,60 +348,66 @@ class ImageCache:
         while self._store and self.nbytes + need > self.budget_mb*2**20:
             self.nbytes -= self._store.popitem(last=False)[1][1].nbytes
 
-    def load(self, files:list, # Image files
-             size:int, # Side of the decoded images
-             disk:bool|None=None, # Into a memory-mapped file of `disk_dir` (None: when there is one and `files` do not fit in the budget)
-            ) -> tuple[list, list]: # (good files, files that do not decode)
-        "Make sure `files` are cached at `size` and up to date (decoding new and changed ones, in threads); a checked `check_images`"
-        if disk is None: disk = self.disk_dir is not None and not self.fits(len(files), size)
-        if disk:
-            if self.disk_dir is None: raise SemicompactError("disk=True needs a disk_dir (the argument, or SEMICOMPACT_CACHE_DIR)")
-            return self._load_disk(files, size)
-        todo, bad = [], []
-        for f in files:
-            key = (os.path.abspath(f), size)
-            try: stamp = _stamp(key[0])
-            except OSError: bad.append(f); continue
-            hit = self._store.get(key)
-            if hit is not None and hit[0] == stamp: self._store.move_to_end(key); self.hits += 1
-            else: todo.append((f, key, stamp))
-        if todo:
-            def work(item):
-                f, key, stamp = item
-                try: return item, decode_image(key[0], size)
-                except Exception: return item, None
-            with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as ex:
-                for (f, key, stamp), t in ex.map(work, todo):
-                    if t is None: bad.append(f)
-                    elif self.fits(1, size): self._evict(t.nbytes); self._put(key, stamp, t)
-            self.misses += len(todo)
-        dropped = set(bad)
-        return [f for f in files if f not in dropped], bad
-
-    def get(self, file, # Image file
-            size:int, # Side of the decoded image
-           ) -> torch.Tensor: # uint8 (3, size, size)
-        "The cached image (decoded now if absent: `load` is what checks for changed files)"
-        key = (os.path.abspath(file), size)
-        hit = self._store.get(key)
-        if hit is not None: return hit[1]
-        hit = self._disk.get(key)
-        if hit is not None: return torch.from_numpy(np.array(hit[1][hit[2]]))
-        t = decode_image(key[0], size)
-        if self.fits(1, size): self._evict(t.nbytes); self._put(key, _stamp(key[0]), t)
-        return t
-
-    def clear(self):
-        "Forget every image (the memory-mapped files stay in `disk_dir`, to be reused)"
-        self._store.clear(); self._disk.clear(); self.nbytes = 0
-
-    def __len__(self): return len(self._store) + len(self._disk)
-    def __repr__(self):
-        disk = f", {len(self._disk)} memory-mapped from {self.disk_dir}" if self._disk else ''
-        return (f"ImageCache({len(self._store)} images, {self.nbytes/2**20:.1f} of {self.budget_mb:.0f} MB{disk}; "
-                f"{self.hits} hits, {self.misses} decoded)")
-
 image_cache = ImageCache()
+
+# %% ../nbs/00_data.ipynb #bdec24a2
+@patch
+def load(self:ImageCache, files:list, # Image files
+         size:int, # Side of the decoded images
+         disk:bool|None=None, # Into a memory-mapped file of `disk_dir` (None: when there is one and `files` do not fit in the budget)
+        ) -> tuple[list, list]: # (good files, files that do not decode)
+    "Make sure `files` are cached at `size` and up to date (decoding new and changed ones, in threads); a checked `check_images`"
+    if disk is None: disk = self.disk_dir is not None and not self.fits(len(files), size)
+    if disk:
+        if self.disk_dir is None: raise SemicompactError("disk=True needs a disk_dir (the argument, or SEMICOMPACT_CACHE_DIR)")
+        return self._load_disk(files, size)
+    todo, bad = [], []
+    for f in files:
+        key = (os.path.abspath(f), size)
+        try: stamp = _stamp(key[0])
+        except OSError: bad.append(f); continue
+        hit = self._store.get(key)
+        if hit is not None and hit[0] == stamp: self._store.move_to_end(key); self.hits += 1
+        else: todo.append((f, key, stamp))
+    if todo:
+        def work(item):
+            f, key, stamp = item
+            try: return item, decode_image(key[0], size)
+            except Exception: return item, None
+        with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as ex:
+            for (f, key, stamp), t in ex.map(work, todo):
+                if t is None: bad.append(f)
+                elif self.fits(1, size): self._evict(t.nbytes); self._put(key, stamp, t)
+        self.misses += len(todo)
+    dropped = set(bad)
+    return [f for f in files if f not in dropped], bad
+
+@patch
+def get(self:ImageCache, file, # Image file
+        size:int, # Side of the decoded image
+       ) -> torch.Tensor: # uint8 (3, size, size)
+    "The cached image (decoded now if absent: `load` is what checks for changed files)"
+    key = (os.path.abspath(file), size)
+    hit = self._store.get(key)
+    if hit is not None: return hit[1]
+    hit = self._disk.get(key)
+    if hit is not None: return torch.from_numpy(np.array(hit[1][hit[2]]))
+    t = decode_image(key[0], size)
+    if self.fits(1, size): self._evict(t.nbytes); self._put(key, _stamp(key[0]), t)
+    return t
+
+@patch
+def clear(self:ImageCache):
+    "Forget every image (the memory-mapped files stay in `disk_dir`, to be reused)"
+    self._store.clear(); self._disk.clear(); self.nbytes = 0
+
+@patch
+def __len__(self:ImageCache): return len(self._store) + len(self._disk)
+@patch
+def __repr__(self:ImageCache):
+    disk = f", {len(self._disk)} memory-mapped from {self.disk_dir}" if self._disk else ''
+    return (f"ImageCache({len(self._store)} images, {self.nbytes/2**20:.1f} of {self.budget_mb:.0f} MB{disk}; "
+            f"{self.hits} hits, {self.misses} decoded)")
 
 # %% ../nbs/00_data.ipynb #7f7e2628
 def _disk_names(files:list, size:int) -> tuple[list, str]:
@@ -504,6 +511,7 @@ def valid_indices(labels, valid_pct, seed):
         out += sorted(rng.choice(members, n, replace=False).tolist())
     return sorted(out)
 
+# %% ../nbs/00_data.ipynb #a6aafd61
 def readable_images(files:list, # Image files
                     size:int|None=None, # Side they are used at (with `cached`)
                     cached:bool|str=False, # Decode them into `image_cache` (a decoding check that also caches) instead of only checking them; 'disk': into its memory-mapped tier
@@ -512,6 +520,7 @@ def readable_images(files:list, # Image files
     if cached and size: return image_cache.load(files, size, disk=True if cached == 'disk' else None)
     return check_images(files, decode=True)
 
+# %% ../nbs/00_data.ipynb #e801c50f
 def cache_mode(cache, n, size) -> bool|str:
     "Whether a set of `n` images of `size` is cached: False, True (in memory) or 'disk' (memory-mapped: it does not fit in the budget)"
     if cache is None or cache is True:
@@ -521,6 +530,7 @@ def cache_mode(cache, n, size) -> bool|str:
     if cache is False or cache == 'disk': return cache
     raise SemicompactError(f"cache must be True, False or None (when image_cache can hold the images: in its memory budget, or on disk with a disk_dir), got {cache!r}")
 
+# %% ../nbs/00_data.ipynb #8b2a9bdc
 @delegates(aug_transforms)
 def get_dls(path, # Dataset root (see `Layout`)
             size:int=224, # Images are resized to `size` x `size`

@@ -270,6 +270,7 @@ def teacher_quality(learn:Learner, # A trained teacher
     chance = int(torch.bincount(targs).max())/n if n else float('nan')
     return dict(valid_accuracy=acc, chance=chance, better_than_chance=bool(acc > chance))
 
+# %% ../nbs/04_distill.ipynb #c91166ab
 def _no_pseudo_labels(files) -> pd.DataFrame:
     return pd.DataFrame({'file': [str(f) for f in files], 'label': None, 'confidence': np.nan, 'agreement': np.nan, 'kept': False})
 
@@ -413,6 +414,7 @@ def plain_distillation(model:str, # The target: the compact network to train
     "Plain distillation: one base model labels the unlabelled images"
     return distill('plain_distillation', model, path, recipe, output_path, base_models=base_models, confidence=confidence, **kwargs)
 
+# %% ../nbs/04_distill.ipynb #7e189d47
 def data_distillation(model:str, # The target: the compact network to train
                       path, # Dataset root
                       recipe:Recipe|dict|None=None, # How to train (see `Recipe`)
@@ -427,6 +429,7 @@ def data_distillation(model:str, # The target: the compact network to train
     return distill('data_distillation', model, path, recipe, output_path, base_models=base_models, transforms=transforms,
                    confidence=confidence, **kwargs)
 
+# %% ../nbs/04_distill.ipynb #2e43d7b2
 def model_distillation(model:str, # The target: the compact network to train
                        path, # Dataset root
                        recipe:Recipe|dict|None=None, # How to train (see `Recipe`)
@@ -439,6 +442,7 @@ def model_distillation(model:str, # The target: the compact network to train
     "Model distillation: an ensemble of base models labels the unlabelled images"
     return distill('model_distillation', model, path, recipe, output_path, base_models=base_models, confidence=confidence, **kwargs)
 
+# %% ../nbs/04_distill.ipynb #d558fa08
 def model_data_distillation(model:str, # The target: the compact network to train
                             path, # Dataset root
                             recipe:Recipe|dict|None=None, # How to train (see `Recipe`)
@@ -453,20 +457,24 @@ def model_data_distillation(model:str, # The target: the compact network to trai
     return distill('model_data_distillation', model, path, recipe, output_path, base_models=base_models, transforms=transforms,
                    confidence=confidence, **kwargs)
 
+# %% ../nbs/04_distill.ipynb #371d7d8c
 def plainDistillation(baseModel, targetModel, path, pathUnlabelled=None, outputPath=None, confidence=0.8, **kwargs):
     "The paper's name for `plain_distillation`"
     return plain_distillation(targetModel, path, output_path=outputPath, base_models=baseModel, path_unlabelled=pathUnlabelled, confidence=confidence, **kwargs)
 
+# %% ../nbs/04_distill.ipynb #20b3b2df
 def dataDistillation(baseModel, targetModel, transforms=PAPER_TRANSFORMS, path=None, pathUnlabelled=None, outputPath=None, confidence=0.8, **kwargs):
     "The paper's name for `data_distillation`"
     return data_distillation(targetModel, path, output_path=outputPath, base_models=baseModel, transforms=transforms,
                              path_unlabelled=pathUnlabelled, confidence=confidence, **kwargs)
 
+# %% ../nbs/04_distill.ipynb #a39e5018
 def modelDistillation(baseModels=PAPER_BASE_MODELS, targetModel=None, path=None, pathUnlabelled=None, outputPath=None, confidence=0.8, **kwargs):
     "The paper's name for `model_distillation`"
     return model_distillation(targetModel, path, output_path=outputPath, base_models=baseModels, path_unlabelled=pathUnlabelled,
                               confidence=confidence, **kwargs)
 
+# %% ../nbs/04_distill.ipynb #05e3f6be
 def modelDataDistillation(baseModels=PAPER_BASE_MODELS, targetModel=None, transforms=PAPER_TRANSFORMS, path=None, pathUnlabelled=None,
                           outputPath=None, confidence=0.8, **kwargs):
     "The paper's name for `model_data_distillation`"

@@ -429,6 +429,7 @@ def latency(fn, x, runs:int=20, warmup:int=5) -> dict:
     q1, med, q3 = np.percentile(ts, [25, 50, 75])
     return dict(median=float(med), q1=float(q1), q3=float(q3))
 
+# %% ../nbs/06_quantize.ipynb #a1771b1c
 def paired_latency(fns:dict, x:dict, runs:int=20, warmup:int=5) -> dict:
     "`latency` of several callables timed in turn (run i of each back to back), so a busy machine slows them alike"
     if runs < 1: raise SemicompactError(f"runs must be >= 1, got {runs}")
@@ -440,6 +441,7 @@ def paired_latency(fns:dict, x:dict, runs:int=20, warmup:int=5) -> dict:
             t = time.perf_counter(); f(x[k]); ts[k].append((time.perf_counter() - t)*1e3)
     return {k: dict(zip(('q1', 'median', 'q3'), map(float, np.percentile(v, [25, 50, 75])))) for k, v in ts.items()}
 
+# %% ../nbs/06_quantize.ipynb #8de13c8e
 @contextmanager
 def _threads(n):
     old = torch.get_num_threads(); torch.set_num_threads(n)

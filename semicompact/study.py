@@ -245,6 +245,7 @@ def study_lock(path:Path, # The lock file (beside the results table it guards)
     try: yield path
     finally: path.unlink(missing_ok=True)
 
+# %% ../nbs/08_study.ipynb #ce3116db
 def _alive(pid:int) -> bool:
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
@@ -462,6 +463,7 @@ def report(results, # A results table (DataFrame) or the path of a results CSV
     (out/'index.md').write_text('\n'.join(text) + '\n')
     return out/'index.md'
 
+# %% ../nbs/08_study.ipynb #ec958619
 def stats_ready(results, value:str='f1') -> pd.DataFrame:
     "The `ok` rows of a results table (DataFrame or CSV path), checked for the columns the statistics need"
     if isinstance(results, (str, Path)):

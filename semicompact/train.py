@@ -126,10 +126,12 @@ def is_distributed() -> bool:
     "Whether this process is one of several started by `accelerate launch` or `torchrun`"
     return num_distrib() > 1
 
+# %% ../nbs/02_train.ipynb #8448c1b6
 def is_main_process() -> bool:
     "Whether this process is the one that writes files and prints (rank 0, or the only process)"
     return rank_distrib() == 0
 
+# %% ../nbs/02_train.ipynb #31950250
 def setup_distributed() -> bool:
     "Bind this process to its GPU (`LOCAL_RANK`) and join the process group; False when there is a single process"
     if not is_distributed(): return False
@@ -139,6 +141,7 @@ def setup_distributed() -> bool:
     PartialState(cpu=not torch.cuda.is_available())   # gloo on CPUs, nccl on GPUs
     return True
 
+# %% ../nbs/02_train.ipynb #c5395613
 def sync_processes():
     "Wait for every process of a multi-process run (nothing to wait for in a single process)"
     if is_distributed() and torch.distributed.is_initialized(): torch.distributed.barrier()
@@ -211,6 +214,7 @@ def clean_dl(dls, # DataLoaders from `get_dls`
     files += readable_images(unl[:max_images - len(files)], getattr(dls, 'size', None), getattr(dls, 'cached', False))[0]
     return dls.test_dl(pd.DataFrame({'file': list(map(str, files))}), bs=2*dls.bs)
 
+# %% ../nbs/02_train.ipynb #73ca00a4
 def fixed_steps(dl, # The training loader
                 steps:int, # Batches (optimiser steps) in each epoch
                ):
@@ -223,6 +227,7 @@ def fixed_steps(dl, # The training loader
     dl.get_idxs, dl.n = get_idxs, n
     return dl
 
+# %% ../nbs/02_train.ipynb #d403fcc8
 def fit_recipe(learn:Learner, # A learner from `create_learner`
                recipe:Recipe|dict|None=None, # How to train (default: `Recipe()`); its data options were used to build `learn.dls`
                cbs:list|None=None, # Extra callbacks for both stages
@@ -314,6 +319,7 @@ def versions() -> dict:
                 fastai=fastai.__version__, timm=timm.__version__, python=platform.python_version(), platform=platform.platform(),
                 device=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')
 
+# %% ../nbs/02_train.ipynb #bc38cde2
 def check_run_path(output_path, overwrite:bool=False):
     "Raise if `output_path` holds something and `overwrite` is False (called before training, to fail fast)"
     if output_path is None: return
@@ -321,6 +327,7 @@ def check_run_path(output_path, overwrite:bool=False):
     if p.exists() and (not p.is_dir() or any(p.iterdir())) and not overwrite:
         raise FileExistsError(f"Output folder {p} exists and is not empty; pass overwrite=True (--overwrite) to replace it, or choose another folder")
 
+# %% ../nbs/02_train.ipynb #bae42e7a
 @contextmanager
 def run_folder(output_path, # The run folder to create
                overwrite:bool=False, # Replace an existing run folder
@@ -338,6 +345,7 @@ def run_folder(output_path, # The run folder to create
     commit_dir(tmp, dest)
     sync_processes()   # the other processes go on once the folder is in place
 
+# %% ../nbs/02_train.ipynb #58649ad9
 def _jsonable(v):
     if isinstance(v, Path): return str(v)
     if isinstance(v, dict): return {k: _jsonable(x) for k, x in v.items()}
@@ -354,6 +362,7 @@ def run_config(method:str, # The method's name, as in a study's results table
     "The `config.json` of a run, the same for every method: method, model, data, options, recipe (versions are added on writing)"
     return _jsonable(dict(method=method, model=model, path=str(path), **run, options=options or {}, recipe=recipe.as_dict()))
 
+# %% ../nbs/02_train.ipynb #df6501c2
 def _json(obj, path):
     Path(path).write_text(json.dumps(obj, indent=2, default=str))
 
@@ -362,6 +371,7 @@ def save_weights(model:torch.nn.Module, path):
     from safetensors.torch import save_model
     save_model(model, str(path))
 
+# %% ../nbs/02_train.ipynb #7b327047
 def save_run(folder, # Folder to write into (usually the temporary one of `run_folder`)
              learn:Learner|None=None, # Its weights are saved as `{name}.safetensors`
              config:dict|None=None, # Arguments of the run (see `run_config`)

@@ -38,14 +38,17 @@ def hflip(x:torch.Tensor) -> torch.Tensor:
     "Mirror left-right (column `j` becomes column `W-1-j`)"
     return TF.horizontal_flip(_check(x))
 
+# %% ../nbs/03_tta.ipynb #9545c2c4
 def vflip(x:torch.Tensor) -> torch.Tensor:
     "Mirror top-bottom (row `i` becomes row `H-1-i`)"
     return TF.vertical_flip(_check(x))
 
+# %% ../nbs/03_tta.ipynb #5582047a
 def hvflip(x:torch.Tensor) -> torch.Tensor:
     "Both flips: a rotation by 180 degrees"
     return TF.vertical_flip(TF.horizontal_flip(_check(x)))
 
+# %% ../nbs/03_tta.ipynb #2258ee72
 def blur(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
          kernel_size:int=3, # Side of the box (odd)
         ) -> torch.Tensor:
@@ -53,6 +56,7 @@ def blur(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
     x, k = _check(x), _odd(kernel_size)
     return F.avg_pool2d(_pad(x, k//2), k, stride=1)
 
+# %% ../nbs/03_tta.ipynb #a9b4fd79
 def gaussian_blur(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
                   kernel_size:int=3, # Side of the kernel (odd)
                   sigma:float=1.0, # Standard deviation of the Gaussian, in pixels
@@ -62,6 +66,7 @@ def gaussian_blur(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
     if sigma <= 0: raise SemicompactError(f"sigma must be positive, got {sigma}")
     return TF.gaussian_blur(x, [k, k], [float(sigma), float(sigma)])
 
+# %% ../nbs/03_tta.ipynb #fef5e62e
 def gamma(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
           g:float=1.5, # The exponent: > 1 darkens the mid-tones, < 1 brightens them, 1 is the identity
          ) -> torch.Tensor:
@@ -70,6 +75,7 @@ def gamma(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
     if g <= 0: raise SemicompactError(f"The gamma exponent must be positive, got {g}")
     return x.clamp(0, 1).pow(float(g))
 
+# %% ../nbs/03_tta.ipynb #6591cde9
 def median_blur(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
                 kernel_size:int=3, # Side of the neighbourhood (odd)
                ) -> torch.Tensor:
@@ -78,10 +84,12 @@ def median_blur(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
     patches = _pad(x, k//2).unfold(2, k, 1).unfold(3, k, 1)   # (B, C, H, W, k, k)
     return patches.reshape(*x.shape, k*k).median(dim=-1).values
 
+# %% ../nbs/03_tta.ipynb #0ae24822
 def equalize(x:torch.Tensor) -> torch.Tensor:
     "Histogram equalisation of each image and channel (on 256 grey levels)"
     return TF.equalize(_check(x).clamp(0, 1))
 
+# %% ../nbs/03_tta.ipynb #977a0d69
 def sharpen(x:torch.Tensor, # Batch (B, C, H, W) in [0, 1]
             factor:float=2.0, # 1 is the identity, larger sharpens more
            ) -> torch.Tensor:
