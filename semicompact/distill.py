@@ -27,7 +27,7 @@ __all__ = ['DISTILL_METHODS', 'PAPER_BASE_MODEL', 'PAPER_BASE_MODELS', 'pseudo_l
            'model_distillation', 'model_data_distillation', 'plainDistillation', 'dataDistillation',
            'modelDistillation', 'modelDataDistillation']
 
-# %% ../nbs/04_distill.ipynb #6289c8d6
+# %% ../nbs/04_distill.ipynb #4481636e
 def _check_confidence(confidence):
     try: ok = 0 < float(confidence) <= 1
     except (TypeError, ValueError): ok = False
@@ -58,6 +58,7 @@ def _unlabelled_items(items, learn) -> list[Path]:
     if missing: raise FileNotFoundError(f"{len(missing)} unlabelled file(s) do not exist: {', '.join(missing[:5])}")
     return items
 
+# %% ../nbs/04_distill.ipynb #6289c8d6
 def pseudo_label(learners, # A trained `Learner` or a list of them (their class vocabularies must agree)
                  items=None, # Unlabelled images: a folder, a list of files, a DataFrame with `file`, or None (the first learner's dataset)
                  transforms=None, # Test-time views besides the image itself (see `get_transforms`), e.g. `PAPER_TRANSFORMS`
@@ -270,7 +271,7 @@ def teacher_quality(learn:Learner, # A trained teacher
     chance = int(torch.bincount(targs).max())/n if n else float('nan')
     return dict(valid_accuracy=acc, chance=chance, better_than_chance=bool(acc > chance))
 
-# %% ../nbs/04_distill.ipynb #c91166ab
+# %% ../nbs/04_distill.ipynb #03424644
 def _no_pseudo_labels(files) -> pd.DataFrame:
     return pd.DataFrame({'file': [str(f) for f in files], 'label': None, 'confidence': np.nan, 'agreement': np.nan, 'kept': False})
 
@@ -284,6 +285,7 @@ def _pseudo_label_metrics(pl:pd.DataFrame, classes, known:bool) -> dict:
                 pseudo_label_accuracy=acc(kept), pseudo_label_accuracy_all=acc(pl), labelled_only=not len(kept),
                 mean_confidence=float(pl.confidence.mean()), mean_agreement_kept=float(kept.agreement.mean()) if len(kept) else None)
 
+# %% ../nbs/04_distill.ipynb #c91166ab
 def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_distillation' or 'model_data_distillation' (or 'plain', 'data', 'model', 'model-data')
             model:str, # The target: the compact network to train
             path, # Dataset root (see `Layout`)

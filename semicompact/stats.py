@@ -199,9 +199,10 @@ def to_latex(df:pd.DataFrame,   # table to render
                ([rf'\label{{{label}}}'] if label else []) + body + [r'\end{table}']
     return '\n'.join(body)
 
-# %% ../nbs/07_stats.ipynb #f455166c
+# %% ../nbs/07_stats.ipynb #9ed5882e
 _TESTS = {'friedman': 'Friedman', 'anova': 'ANOVA'}
 
+# %% ../nbs/07_stats.ipynb #f455166c
 class CompareResult:
     "Outcome of `compare` / `compare_ranks`: omnibus test, average ranks, post-hoc against a control"
     def __init__(self,

@@ -245,13 +245,14 @@ def study_lock(path:Path, # The lock file (beside the results table it guards)
     try: yield path
     finally: path.unlink(missing_ok=True)
 
-# %% ../nbs/08_study.ipynb #ce3116db
+# %% ../nbs/08_study.ipynb #25bd56a6
 def _alive(pid:int) -> bool:
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
     except PermissionError: return True
     return True
 
+# %% ../nbs/08_study.ipynb #ce3116db
 def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name -> root
               models, # Model names
               methods, # Method names (see `METHODS`)
@@ -369,7 +370,7 @@ def load_study_file(path) -> dict:
     if 'out' in spec: spec['out'] = str(base/spec['out'])
     return spec
 
-# %% ../nbs/08_study.ipynb #09d57384
+# %% ../nbs/08_study.ipynb #2f5182ac
 def _save_table(df:pd.DataFrame, name:str, out:Path, caption:str, tables:list):
     from semicompact.stats import to_markdown, to_latex
     df.to_csv(out/f'{name}.csv')
@@ -389,6 +390,7 @@ def _summaries(t:pd.DataFrame, what:str) -> list[str]:
         out.append(f"- {what} **{i}**{test}: {r[col]}")
     return out
 
+# %% ../nbs/08_study.ipynb #09d57384
 def report(results, # A results table (DataFrame) or the path of a results CSV
            out, # Report folder (created; existing files of the same names are replaced)
            value:str='f1', # The measure compared
