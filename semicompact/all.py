@@ -8,9 +8,10 @@ Docs: https://semicompact.github.io/semicompact/index.html.md"""
 __all__ = []
 
 # %% ../nbs/index.ipynb #517596b8
-import semicompact.core, semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill, semicompact.consistency
+import semicompact.core, semicompact.pixels, semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill, semicompact.consistency
 import semicompact.quantize, semicompact.stats, semicompact.study
 from .core import *
+from .pixels import *
 from .data import *
 from .models import *
 from .train import *
@@ -20,5 +21,5 @@ from .consistency import *
 from .quantize import *
 from .stats import *
 from .study import *
-__all__ = [n for m in (semicompact.core, semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill,
+__all__ = [n for m in (semicompact.core, semicompact.pixels, semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill,
                        semicompact.consistency, semicompact.quantize, semicompact.stats, semicompact.study) for n in m.__all__ if not n.startswith('cmd_')]

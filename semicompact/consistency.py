@@ -23,7 +23,7 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
 from fasttransform import Transform
 import torchvision.transforms.v2.functional as TF
 
-from .data import Layout, get_dls, readable_images, image_cache, CachedImage, CachedDL, cache_mode
+from .data import Layout, get_dls, readable_images, readable_for, image_cache, CachedImage, ReadImage, CachedDL, cache_mode
 from .models import resolve_model
 from .train import train_model, check_run_path
 from .tta import norm_stats
@@ -51,15 +51,16 @@ def unlabelled_float_dl(files, # Image files
                         min_batches:int=1, # Repeat the files so that one pass gives at least this many batches
                         cache:bool|None=None, # Read the images from `image_cache` (None: when they fit in its budget)
                         index:bool=False, # Batches are (images, index of each image in `files`), for per-image state (FlexMatch)
+                        pixels=None, # How their values become 8-bit RGB (a `Pixels`; default: 'auto' unfitted); the labelled loaders' `dls.pixels`
                        ) -> TfmdDL:
     "A fastai loader of unlabelled images as float tensors in [0, 1], resized but neither augmented nor normalised"
     files = [str(f) for f in files]
     if not files: raise SemicompactError("No unlabelled images: `files` is empty")
     cached = cache_mode(cache, len(set(files)), size)
-    if cached: readable_images(files, size, cached)
+    if cached: readable_images(files, size, cached, pixels)
     if num_workers is None: num_workers = 0 if cached or not torch.cuda.is_available() else min(8, os.cpu_count() or 1)
     files = files*max(1, math.ceil(min_batches*bs/len(files)))
-    tfms = [[CachedImage(size)] if cached else [PILImage.create]] + ([[FileIndex(files)]] if index else [])
+    tfms = [[CachedImage(size, pixels)] if cached else [ReadImage(pixels)]] + ([[FileIndex(files)]] if index else [])
     dsets = Datasets(files, tfms)
     return CachedDL(dsets, bs=min(bs, len(files)), shuffle=shuffle, drop_last=shuffle, num_workers=num_workers, device=device,
                     after_item=[] if cached else [Resize(size), ToTensor()], after_batch=[IntToFloatTensor()])
@@ -246,13 +247,13 @@ class UnlabelledCallback(Callback):
             files = self.files if self.files is not None else dls.layout.unlabelled_files()
             size = getattr(dls, 'size', None) or dls.one_batch()[0].shape[-1]
             cached = getattr(dls, 'cached', False)
-            good, bad = readable_images(files, size, cached)   # a truncated file fails here, not mid-run
+            good, bad = readable_for(dls, files)   # a truncated file fails here, not mid-run
             if bad: warnings.warn(f"Skipping {len(bad)} unreadable unlabelled images, e.g. {bad[0]}")
             self.files = [Path(f) for f in good]
             nw = self.num_workers if self.num_workers is not None else getattr(getattr(dls.train, 'fake_l', None), 'num_workers', 0)
             # with worker processes, a long pass (files repeated) avoids restarting them every few steps
             self.udl = unlabelled_float_dl(self.files, size, unlabelled_bs(self.mu, dls.bs), device=dls.device,
-                                           num_workers=nw, min_batches=256 if nw else 1, cache=cached, index=True)
+                                           num_workers=nw, min_batches=256 if nw else 1, cache=cached, index=True, pixels=getattr(dls, 'pixels', None))
         self.mean, self.std = _norm_stats(dls.train, dls.device or torch.device('cpu'))
         self._reset()
 

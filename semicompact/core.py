@@ -61,6 +61,9 @@ class Recipe:
     pretrained:bool=True # Start from ImageNet weights, two stages (False: from scratch, one stage)
     flip:bool=True # Random horizontal flips in the augmentation
     flip_vert:bool=False # Random vertical flips too
+    pixels:str='auto' # How image values become the network's 8-bit RGB: 'auto' (8-bit as they are, DICOM by its window, other bit depths and float by the labelled images' percentiles), 'percentile[:a,b]', 'window:level,width', 'range:low,high' or 'dtype' (see `semicompact.pixels`)
+    channels:str|None=None # Channels shown of multi-channel images, e.g. '0,2,1', '3' or 'mean' (None: one grey, three RGB, other counts the first three)
+    frame:int|None=None # Which frame of multi-frame DICOM / page of multi-page TIFF files is read (None: such files are refused)
     seed:int=42 # Seed of the validation split, the initialisation and the batches
     dls_kwargs:dict=field(default_factory=dict) # Other options of `get_dls` and fastai's `aug_transforms`, e.g. {"max_rotate": 5}
 
@@ -86,6 +89,10 @@ class Recipe:
         _check(isint(self.bs) and self.bs >= 1, 'bs', self.bs, 'an integer >= 1')
         _check(isinstance(self.valid_pct, (int, float)) and 0 < self.valid_pct < 1, 'valid_pct', self.valid_pct, 'a number in (0, 1)')
         _check(isint(self.seed), 'seed', self.seed, 'an integer')
+        _check(isinstance(self.pixels, str) and self.pixels.split(':')[0] in ('auto', 'percentile', 'window', 'range', 'dtype'), 'pixels', self.pixels,
+               "'auto', 'percentile[:a,b]', 'window:level,width', 'range:low,high' or 'dtype'")
+        _check(self.channels is None or isinstance(self.channels, str), 'channels', self.channels, "None or a string such as '0,2,1', '3' or 'mean'")
+        _check(self.frame is None or (isint(self.frame) and self.frame >= 0), 'frame', self.frame, 'None or an index >= 0')
         _check(isinstance(self.monitor, str) and bool(self.monitor), 'monitor', self.monitor, "a metric's name, e.g. 'accuracy'")
 
 # %% ../nbs/00a_core.ipynb #d733347c
@@ -121,8 +128,8 @@ def from_config(cls:Recipe, config:dict) -> Recipe:
 @patch
 def dls_options(self:Recipe) -> dict:
     "Keyword arguments of `get_dls` for this recipe"
-    return dict(size=self.size, bs=self.bs, valid_pct=self.valid_pct, seed=self.seed,
-                do_flip=self.flip, flip_vert=self.flip_vert, **self.dls_kwargs)
+    return dict(size=self.size, bs=self.bs, valid_pct=self.valid_pct, seed=self.seed, pixels=self.pixels, channels=self.channels,
+                frame=self.frame, do_flip=self.flip, flip_vert=self.flip_vert, **self.dls_kwargs)
 
 # %% ../nbs/00a_core.ipynb #a2271660
 PAPER_CHANGES = dict(monitor='accuracy', patience_after_peak=False, bn_reestimate=False)   # where `Recipe()` departs from the paper

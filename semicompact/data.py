@@ -20,6 +20,7 @@ from sklearn.model_selection import train_test_split
 from fastcore.basics import ifnone, patch
 from fastcore.meta import delegates
 from .core import SemicompactError, quiet_imports
+from .pixels import Pixels, fit_pixels, load_image, is_image_file, read_scan, write_scan
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.data.block import DataBlock, CategoryBlock, TransformBlock
     from fastai.data.core import TfmdDL
@@ -33,29 +34,37 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
 
 
 # %% auto #0
-__all__ = ['image_cache', 'FASHION_MNIST_CLASSES', 'BENCHMARK', 'image_files', 'check_images', 'warn_unreadable', 'Layout',
-           'commit_dir', 'temp_dir_beside', 'split_dataset', 'decode_image', 'ImageCache', 'CachedImage', 'CachedDL',
-           'valid_indices', 'readable_images', 'cache_mode', 'get_dls', 'test_dl', 'unlabelled_dl', 'make_digits',
-           'read_idx', 'make_idx_dataset', 'make_fashion_mnist', 'BenchmarkDataset', 'benchmark_table',
-           'prepare_benchmark']
+__all__ = ['image_cache', 'DIGIT_FORMATS', 'FASHION_MNIST_CLASSES', 'BENCHMARK', 'image_files', 'check_images', 'warn_unreadable',
+           'Layout', 'commit_dir', 'temp_dir_beside', 'split_dataset', 'decode_image', 'ImageCache', 'CachedImage',
+           'ReadImage', 'CachedDL', 'valid_indices', 'readable_images', 'readable_for', 'cache_mode', 'get_dls',
+           'test_dl', 'unlabelled_dl', 'make_digits', 'read_idx', 'make_idx_dataset', 'make_fashion_mnist',
+           'BenchmarkDataset', 'benchmark_table', 'prepare_benchmark']
 
 # %% ../nbs/00_data.ipynb #b73d08a1
 def image_files(path:Path, # Folder searched recursively
                ) -> list[Path]: # Image files, sorted, non-images ignored
-    "Image files under `path` (any depth), sorted so every run sees them in the same order"
-    return sorted(get_image_files(path))
+    "Image files under `path` (any depth; hidden folders and files aside), sorted so every run sees them in the same order: image suffixes, and DICOM under any name"
+    out = []
+    for root, dirs, files in os.walk(path, followlinks=True):
+        dirs[:] = [d for d in dirs if not d.startswith('.')]
+        out += [Path(root)/f for f in files if is_image_file(Path(root)/f)]
+    return sorted(out)
 
 # %% ../nbs/00_data.ipynb #ab3e6b5c
 def check_images(files:list, # Image files to check
                  decode:bool=False, # Decode the pixels (slow, catches truncated files) or only read the header
+                 pixels:Pixels|None=None, # The rule images are read by (its `frame` chooses in multi-frame files)
                 ) -> tuple[list, list]: # (good files, bad files)
-    "Split `files` into those that open as images and those that do not"
+    "Split `files` into those that open as images and those that do not (a file that needs a choice, e.g. a frame, raises)"
     good, bad = [], []
     for f in files:
         try:
-            with Image.open(f) as im:
-                if decode: im.load()
+            if decode: load_image(f, pixels)
+            else:
+                try: Image.open(f).close()
+                except Exception: read_scan(f, pixels.frame if pixels else None)   # DICOM, TIFF that Pillow cannot open
             good.append(f)
+        except SemicompactError: raise
         except Exception: bad.append(f)
     return good, bad
 
@@ -202,7 +211,7 @@ def _write_layout(items:pd.DataFrame, split, dest:Path, write, overwrite=False, 
     try:
         rows, k = [], 0
         for it, s in zip(items.itertuples(index=False), split):
-            ext = Path(it.file).suffix.lower() if isinstance(it.file, (str, Path)) else '.png'
+            ext = Path(it.file).suffix.lower() if isinstance(it.file, (str, Path)) else (Path(getattr(it, 'name_out', '')).suffix or '.png')
             if s == 'unlabelled' and hide_names:   # u000001.png, ...: the name of an unlabelled image never gives its class away
                 k += 1; rel = Path('unlabelled')/f'u{k:06d}{ext}'
             elif s == 'unlabelled': rel = Path('unlabelled')/it.name_out   # names that carry no class (`hide_names=False`)
@@ -261,7 +270,7 @@ def split_dataset(src, # Folder with one sub-folder per class (images at any dep
             if not fs: empty.append(c.name)
         if empty: warnings.warn(f"Ignored class folder(s) with no images in {src}: {', '.join(empty)}")
     if not files: raise SemicompactError(f"No image files found in {src}")
-    good, bad = check_images(files, decode=True)
+    good, bad = check_images(files, decode=True, pixels=Pixels(frame=0))   # stacks pass (their first image decodes); which image to train on is the recipe's `frame`
     warn_unreadable(bad, str(src))
     keep = set(good)
     items = pd.DataFrame({'source': [str(f) for f in files], 'label': lbls})[[f in keep for f in files]].reset_index(drop=True)
@@ -285,9 +294,14 @@ def _stamp(f) -> tuple:
 
 def decode_image(file, # Image file
                  size:int, # Side of the square result
+                 pixels:Pixels|None=None, # How its values become 8-bit RGB (default `Pixels()`, see `load_image`)
                 ) -> torch.Tensor: # uint8 (3, size, size)
-    "Decode `file` as RGB, centre-crop it to a square and resize it to `size`: what the validation pipeline does"
-    return image2tensor(Resize(size)(PILImage.create(file), split_idx=1)).contiguous()
+    "Decode `file` as 8-bit RGB by the rule of `pixels`, centre-crop it to a square and resize it to `size`: what the validation pipeline does"
+    return image2tensor(Resize(size)(PILImage.create(load_image(file, pixels)), split_idx=1)).contiguous()
+
+def _cache_key(file, size:int, pixels:Pixels|None) -> tuple:
+    "The cache's key of an image: its absolute path, the side and the rule it was decoded by"
+    return os.path.abspath(file), size, (pixels or Pixels()).key
 
 # %% ../nbs/00_data.ipynb #c412664d
 class ImageCache:
@@ -355,15 +369,16 @@ image_cache = ImageCache()
 def load(self:ImageCache, files:list, # Image files
          size:int, # Side of the decoded images
          disk:bool|None=None, # Into a memory-mapped file of `disk_dir` (None: when there is one and `files` do not fit in the budget)
+         pixels:Pixels|None=None, # The rule their values are mapped by (part of the key: another rule, other entries)
         ) -> tuple[list, list]: # (good files, files that do not decode)
     "Make sure `files` are cached at `size` and up to date (decoding new and changed ones, in threads); a checked `check_images`"
     if disk is None: disk = self.disk_dir is not None and not self.fits(len(files), size)
     if disk:
         if self.disk_dir is None: raise SemicompactError("disk=True needs a disk_dir (the argument, or SEMICOMPACT_CACHE_DIR)")
-        return self._load_disk(files, size)
+        return self._load_disk(files, size, pixels)
     todo, bad = [], []
     for f in files:
-        key = (os.path.abspath(f), size)
+        key = _cache_key(f, size, pixels)
         try: stamp = _stamp(key[0])
         except OSError: bad.append(f); continue
         hit = self._store.get(key)
@@ -372,7 +387,8 @@ def load(self:ImageCache, files:list, # Image files
     if todo:
         def work(item):
             f, key, stamp = item
-            try: return item, decode_image(key[0], size)
+            try: return item, decode_image(key[0], size, pixels)
+            except SemicompactError: raise   # a choice the user must make (a frame, a package to install): not a bad file
             except Exception: return item, None
         with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as ex:
             for (f, key, stamp), t in ex.map(work, todo):
@@ -385,14 +401,15 @@ def load(self:ImageCache, files:list, # Image files
 @patch
 def get(self:ImageCache, file, # Image file
         size:int, # Side of the decoded image
+        pixels:Pixels|None=None, # The rule its values are mapped by
        ) -> torch.Tensor: # uint8 (3, size, size)
     "The cached image (decoded now if absent: `load` is what checks for changed files)"
-    key = (os.path.abspath(file), size)
+    key = _cache_key(file, size, pixels)
     hit = self._store.get(key)
     if hit is not None: return hit[1]
     hit = self._disk.get(key)
     if hit is not None: return torch.from_numpy(np.array(hit[1][hit[2]]))
-    t = decode_image(key[0], size)
+    t = decode_image(key[0], size, pixels)
     if self.fits(1, size): self._evict(t.nbytes); self._put(key, _stamp(key[0]), t)
     return t
 
@@ -410,10 +427,11 @@ def __repr__(self:ImageCache):
             f"{self.hits} hits, {self.misses} decoded)")
 
 # %% ../nbs/00_data.ipynb #7f7e2628
-def _disk_names(files:list, size:int) -> tuple[list, str]:
-    "Absolute paths of `files` and the name of their memory-mapped file at `size`"
+def _disk_names(files:list, size:int, pixels:Pixels|None=None) -> tuple[list, str]:
+    "Absolute paths of `files` and the name of their memory-mapped file at `size` under the rule `pixels`"
     abs_files = [os.path.abspath(f) for f in files]
-    digest = hashlib.sha1('\n'.join([str(size), *abs_files]).encode()).hexdigest()[:16]
+    rule = [] if pixels is None or pixels == Pixels() else [pixels.key]   # the default rule keeps the names files had before rules existed
+    digest = hashlib.sha1('\n'.join([str(size), *rule, *abs_files]).encode()).hexdigest()[:16]
     return abs_files, f'images-{size}px-{digest}'
 
 def _stamp_or_none(f):
@@ -421,11 +439,11 @@ def _stamp_or_none(f):
     except OSError: return None
 
 @patch
-def _load_disk(self:ImageCache, files:list, size:int) -> tuple[list, list]:
+def _load_disk(self:ImageCache, files:list, size:int, pixels:Pixels|None=None) -> tuple[list, list]:
     "`load` into a memory-mapped file of `disk_dir` (decoding only the rows that are new or whose file changed)"
     folder = self.disk_dir
     folder.mkdir(parents=True, exist_ok=True)
-    abs_files, name = _disk_names(files, size)
+    abs_files, name = _disk_names(files, size, pixels)
     arr_path, idx_path = folder/f'{name}.npy', folder/f'{name}.json'
     stamps = [_stamp_or_none(f) for f in abs_files]
     index = None
@@ -445,7 +463,8 @@ def _load_disk(self:ImageCache, files:list, size:int) -> tuple[list, list]:
     else: tmp, done = None, index['stamps']
     todo = [i for i, s in enumerate(stamps) if s is not None and s != done[i]]
     def work(i):
-        try: arr[i] = decode_image(abs_files[i], size).numpy(); return i, True
+        try: arr[i] = decode_image(abs_files[i], size, pixels).numpy(); return i, True
+        except SemicompactError: raise
         except Exception: return i, False
     with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as ex: decoded = dict(ex.map(work, todo))
     new = [None if s is None or not decoded.get(i, True) else s for i, s in enumerate(stamps)]   # None: missing or undecodable
@@ -460,14 +479,20 @@ def _load_disk(self:ImageCache, files:list, size:int) -> tuple[list, list]:
     good, bad = [], []
     for i, (f, a, s) in enumerate(zip(files, abs_files, new)):
         if s is None: bad.append(f)
-        else: good.append(f); self._disk[(a, size)] = (tuple(s), arr, i)
+        else: good.append(f); self._disk[_cache_key(a, size, pixels)] = (tuple(s), arr, i)
     return good, bad
 
 # %% ../nbs/00_data.ipynb #11eb0dd5
 class CachedImage(Transform):
-    "Type transform: an image file to its cached `TensorImage` (uint8, `size` x `size`)"
-    def __init__(self, size:int): self.size = size
-    def encodes(self, fn:str|Path) -> TensorImage: return TensorImage(image_cache.get(fn, self.size))
+    "Type transform: an image file to its cached `TensorImage` (uint8, `size` x `size`, mapped by the rule `pixels`)"
+    def __init__(self, size:int, pixels:Pixels|None=None): self.size, self.pixels = size, pixels
+    def encodes(self, fn:str|Path) -> TensorImage: return TensorImage(image_cache.get(fn, self.size, self.pixels))
+
+class ReadImage(Transform):
+    "Type transform: an image file (or a Pillow image) to the 8-bit RGB `PILImage` the rule `pixels` maps it to (see `load_image`)"
+    def __init__(self, pixels:Pixels|None=None): self.pixels = pixels
+    def encodes(self, fn:str|Path) -> PILImage: return PILImage.create(load_image(fn, self.pixels))
+    def encodes(self, im:Image.Image) -> PILImage: return PILImage.create(load_image(im, self.pixels))
 
 def _files_of(items) -> list[str]:
     return [str(f) for f in (items['file'] if isinstance(items, pd.DataFrame) else items)]
@@ -484,17 +509,17 @@ class CachedDL(TfmdDL):
         cached = getattr(self, '_fast_items', None)
         if cached is not None and cached[0] is ds.items: return cached[1]
         ys = torch.stack([torch.as_tensor(tls[1][i]) for i in range(len(ds))]) if len(tls) > 1 and len(ds) else None
-        res = (tfm.size, _files_of(tls[0].items), ys)
+        res = (tfm.size, tfm.pixels, _files_of(tls[0].items), ys)
         self._fast_items = (ds.items, res)
         return res
 
     def create_batches(self, samps):
         fast = self._fast()
         if fast is None: yield from super().create_batches(samps); return
-        size, files, ys = fast
+        size, pixels, files, ys = fast
         for b in self.chunkify(samps):
             b = list(b)
-            x = TensorImage(torch.stack([image_cache.get(files[i], size) for i in b]))
+            x = TensorImage(torch.stack([image_cache.get(files[i], size, pixels) for i in b]))
             yield (x, TensorCategory(ys[b])) if ys is not None else (x,)
 
 # %% ../nbs/00_data.ipynb #09ca4852
@@ -515,10 +540,17 @@ def valid_indices(labels, valid_pct, seed):
 def readable_images(files:list, # Image files
                     size:int|None=None, # Side they are used at (with `cached`)
                     cached:bool|str=False, # Decode them into `image_cache` (a decoding check that also caches) instead of only checking them; 'disk': into its memory-mapped tier
+                    pixels:Pixels|None=None, # The rule their values are mapped by
                    ) -> tuple[list, list]: # (good files, bad files)
     "Split `files` into those that decode and those that do not, caching the good ones at `size` when `cached`"
-    if cached and size: return image_cache.load(files, size, disk=True if cached == 'disk' else None)
-    return check_images(files, decode=True)
+    if cached and size: return image_cache.load(files, size, disk=True if cached == 'disk' else None, pixels=pixels)
+    return check_images(files, decode=True, pixels=pixels)
+
+def readable_for(dls, # DataLoaders from `get_dls`
+                 files:list, # Image files
+                ) -> tuple[list, list]: # (good files, bad files)
+    "`readable_images` of `files` as `dls` read theirs: at their size, into their cache, by their pixel rule"
+    return readable_images(files, getattr(dls, 'size', None), getattr(dls, 'cached', False), getattr(dls, 'pixels', None))
 
 # %% ../nbs/00_data.ipynb #e801c50f
 def cache_mode(cache, n, size) -> bool|str:
@@ -540,6 +572,9 @@ def get_dls(path, # Dataset root (see `Layout`)
             path_unlabelled=None, # Unlabelled images elsewhere (default `path/unlabelled`)
             extra:pd.DataFrame|None=None, # Extra training items (`file`, `label`), e.g. pseudo-labels; never in validation
             augment:bool=True, # Use the paper's augmentation (flips, rotations, zooms, lighting)
+            pixels:Pixels|str|dict|None='auto', # How image values become 8-bit RGB (see `Pixels.parse`); 'auto' and 'percentile' are fitted on the labelled images
+            channels:tuple|str|None=None, # Channels shown of multi-channel images (see `Pixels`), e.g. (0, 2, 1) or 'mean'
+            frame:int|None=None, # The frame of multi-frame DICOM / page of multi-page TIFF files
             cache:bool|None=None, # Decode and resize each image once into `image_cache` (None: when the dataset fits in its budget, or on disk when it has a `disk_dir`)
             num_workers:int|None=None, # DataLoader workers (default: 0 with the cache or on CPU-only machines)
             device=None, # Device of the batches (default: the GPU when there is one)
@@ -554,7 +589,8 @@ def get_dls(path, # Dataset root (see `Layout`)
     try: n_all += len(lay.unlabelled_files())
     except (FileNotFoundError, SemicompactError): pass
     cached = cache_mode(cache, n_all, size)
-    good, bad = readable_images(list(items.file), size, cached)
+    pm = fit_pixels(items.file, Pixels.parse(pixels, channels=channels, frame=frame), seed=seed)   # once, on the labelled images
+    good, bad = readable_images(list(items.file), size, cached, pm)
     warn_unreadable(bad, str(lay.train))
     items = items[items.file.isin(set(good))].reset_index(drop=True)
     valid = valid_indices(items.label, valid_pct, seed)
@@ -562,17 +598,17 @@ def get_dls(path, # Dataset root (see `Layout`)
         extra = pd.DataFrame(extra)[['file', 'label']].astype({'file': str, 'label': str})
         unknown = sorted(set(extra.label) - set(lay.classes))
         if unknown: raise SemicompactError(f"extra has labels that are not classes of {lay.train}: {', '.join(unknown)}")
-        if cached: readable_images(list(extra.file), size, cached)   # decoded now, not in the first epoch
+        if cached: readable_images(list(extra.file), size, cached, pm)   # decoded now, not in the first epoch
         items = pd.concat([items, extra], ignore_index=True)
     batch_tfms = [*aug_transforms(**kwargs)] if augment else []
     batch_tfms.append(Normalize.from_stats(*imagenet_stats))
-    if cached: xblock, item_tfms = TransformBlock(type_tfms=CachedImage(size), batch_tfms=IntToFloatTensor), []
-    else: xblock, item_tfms = ImageBlock, Resize(size)
+    if cached: xblock, item_tfms = TransformBlock(type_tfms=CachedImage(size, pm), batch_tfms=IntToFloatTensor), []
+    else: xblock, item_tfms = TransformBlock(type_tfms=ReadImage(pm), batch_tfms=IntToFloatTensor), Resize(size)
     dblock = DataBlock(blocks=(xblock, CategoryBlock(vocab=lay.classes)), get_x=ColReader('file'), get_y=ColReader('label'),
                        splitter=IndexSplitter(valid), item_tfms=item_tfms, batch_tfms=batch_tfms, dl_type=CachedDL)
     if num_workers is None: num_workers = 0 if cached or not torch.cuda.is_available() else min(8, os.cpu_count() or 1)
     dls = dblock.dataloaders(items, bs=bs, num_workers=num_workers, device=device, path=lay.root)
-    dls.layout, dls.size, dls.cached = lay, size, cached
+    dls.layout, dls.size, dls.cached, dls.pixels = lay, size, cached, pm
     return dls
 
 # %% ../nbs/00_data.ipynb #671ed940
@@ -585,7 +621,7 @@ def test_dl(dls, # DataLoaders from `get_dls`
     items = lay.test_items()
     unknown = sorted(set(items.label) - set(dls.vocab))
     if unknown: raise SemicompactError(f"Test classes not known to the model: {', '.join(unknown)} (it knows {', '.join(dls.vocab)})")
-    good, bad = readable_images(list(items.file), getattr(dls, 'size', None), getattr(dls, 'cached', False))
+    good, bad = readable_for(dls, list(items.file))
     warn_unreadable(bad, str(lay.test))
     items = items[items.file.isin(set(good))].reset_index(drop=True)
     return dls.test_dl(items, with_labels=True, bs=bs or 2*dls.bs)
@@ -596,7 +632,7 @@ def unlabelled_dl(dls, # DataLoaders from `get_dls`
                  ):
     "An unlabelled DataLoader (validation transforms) over `files`; `dl.items.file` keeps their order"
     files = dls.layout.unlabelled_files() if files is None else [Path(f) for f in files]
-    good, bad = readable_images(files, getattr(dls, 'size', None), getattr(dls, 'cached', False))
+    good, bad = readable_for(dls, files)
     warn_unreadable(bad, 'the unlabelled images')
     if not good: raise SemicompactError("No readable unlabelled images")
     return dls.test_dl(pd.DataFrame({'file': [str(f) for f in good]}), bs=bs or 2*dls.bs)
@@ -609,30 +645,43 @@ def _same_info(dest:Path, info:dict, ignore=()) -> bool:
     if not isinstance(old, dict): return False
     return {k: v for k, v in old.items() if k not in ignore} == {k: v for k, v in info.items() if k not in ignore}
 
+DIGIT_FORMATS = {   # name: (suffix, the 8-bit scan -> the stored values, options of `write_scan`)
+    'png': ('.png', None, {}),
+    'png16': ('.png', lambda a: (1000 + 11*a.astype(np.uint16)), {}),            # a 12-bit range, offset: 1000..3805
+    'tiff16': ('.tif', lambda a: (1000 + 11*a.astype(np.uint16)), {}),
+    'tiff-float': ('.tif', lambda a: a.astype(np.float32)/255*2.5 - 0.5, {}),   # -0.5..2.0
+    'dicom': ('.dcm', lambda a: (11*a.astype(np.uint16)), dict(slope=0.5, intercept=-1024, window=(-1024 + 0.5*11*127.5, 0.5*11*255), bits=12)),
+}
+
 def make_digits(dest, # Output folder
                 size:int=32, # Side of the written PNGs (the scans are 8 x 8, upscaled bicubically)
                 n_labelled:int|dict=10, # Labelled images per class (or a dict class -> count, e.g. an imbalanced set); the rest of train is unlabelled
                 test_pct:float=0.25, # Share of each class in the test set
                 seed:int=42, # Seed of the split
                 label_seed:int|None=None, # Seed of the draw of the labelled images among the training images (None: `seed`); changing it alone gives a new fold with the same test set
+                image_format:str='png', # How each scan is written: one of `DIGIT_FORMATS` (8-bit PNG; or as scanners write them: 16-bit PNG/TIFF, float TIFF, DICOM)
                 overwrite:bool=False, # Rewrite `dest` even if it holds a different dataset
                ) -> Path: # `dest`
     "Write scikit-learn's real handwritten digits (1,797 scans, 10 classes) as a semicompact dataset"
+    if image_format not in DIGIT_FORMATS: raise SemicompactError(f"image_format {image_format!r} is not one of {', '.join(DIGIT_FORMATS)}")
     from sklearn.datasets import load_digits
     dest = Path(dest).expanduser()
     if isinstance(n_labelled, dict): n_labelled = {str(k): v for k, v in n_labelled.items()}   # as dataset.json reads back
     info = dict(dataset='sklearn-digits', size=size, n_labelled=n_labelled, test_pct=test_pct, seed=seed)
     if label_seed is not None: info['label_seed'] = label_seed   # absent when None: folders written before label_seed are reused
+    if image_format != 'png': info['image_format'] = image_format
     if not overwrite and _same_info(dest, info): return dest
     digits = load_digits()
     imgs = (digits.images*(255/16)).clip(0, 255).astype(np.uint8)
     labels = digits.target.astype(str)
     items = pd.DataFrame({'file': [None]*len(labels), 'label': labels, 'source': [f'sklearn-digits#{i}' for i in range(len(labels))],
-                          'name_out': [f'{i:04d}.png' for i in range(len(labels))], 'idx': range(len(labels))})
+                          'name_out': [f'{i:04d}{DIGIT_FORMATS[image_format][0]}' for i in range(len(labels))], 'idx': range(len(labels))})
     split = _plan_split(labels, test_pct, n_labelled, seed, what='digits', label_seed=label_seed)
     def write(it, p):
         p.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(imgs[it.idx]).resize((size, size), Image.BICUBIC).save(p)
+        img = Image.fromarray(imgs[it.idx]).resize((size, size), Image.BICUBIC)
+        if image_format == 'png': img.save(p)
+        else: write_scan(DIGIT_FORMATS[image_format][1](np.asarray(img)), p, **DIGIT_FORMATS[image_format][2])
     return _write_layout(items, split, dest, write, overwrite=overwrite, info=info)
 
 # %% ../nbs/00_data.ipynb #5e7f22ae

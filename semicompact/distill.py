@@ -15,7 +15,7 @@ from .core import SemicompactError, name_key, Recipe, as_recipe, split_options, 
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.learner import Learner
 
-from .data import Layout, get_dls, unlabelled_dl, image_files, readable_images, warn_unreadable
+from .data import Layout, get_dls, unlabelled_dl, image_files, readable_for, warn_unreadable
 from .models import resolve_model, create_learner
 from .train import (train_model, evaluate, check_run_path, run_folder, run_config,
                                save_run, save_weights, load_run, TEST_KEYS)
@@ -73,7 +73,7 @@ def pseudo_label(learners, # A trained `Learner` or a list of them (their class 
     views = [('identity', None)] + get_transforms(transforms)
     vocab = _same_vocab(learners)
     dls0 = learners[0].dls   # a truncated file fails here, not mid-run; with the image cache, this decodes each image once for the run
-    files, bad = readable_images(_unlabelled_items(items, learners[0]), getattr(dls0, 'size', None), getattr(dls0, 'cached', False))
+    files, bad = readable_for(dls0, _unlabelled_items(items, learners[0]))
     warn_unreadable(bad, 'the unlabelled images')
     if not files: raise SemicompactError("None of the unlabelled images could be read")
     n, c, k = len(files), len(vocab), len(learners)*len(views)
@@ -255,7 +255,7 @@ def _teacher(kind, src, path, recipe, lay, path_unlabelled, show_progress) -> tu
         return bl, time.perf_counter() - t0, bl.history
     if kind == 'run':
         run = load_run(src)
-        dls = get_dls(path, size=run.recipe.size, bs=recipe.bs, seed=recipe.seed, path_unlabelled=path_unlabelled, augment=False)
+        dls = get_dls(path, size=run.recipe.size, bs=recipe.bs, seed=recipe.seed, path_unlabelled=path_unlabelled, augment=False, pixels=run.pixels)
         bl = run.learner(dls)
     else: bl = src
     bl.test_metrics = evaluate(bl, path) if lay.test is not None else {}

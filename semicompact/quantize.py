@@ -18,6 +18,7 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
 from PIL import Image
 
 from .data import Layout, get_dls, image_files, check_images
+from .pixels import Pixels, load_image
 from .models import create_model, create_learner, model_info, resolve_model, list_models
 from .train import train_model, evaluate, run_folder, save_run, check_run_path, TEST_KEYS
 
@@ -82,7 +83,7 @@ class CPUModel(nn.Module):
 
 # %% ../nbs/06_quantize.ipynb #edfea289
 def _prep_image(img:Image.Image, size:int, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndarray:
-    img = img.convert('RGB'); w, h = img.size; s = min(w, h)
+    w, h = img.size; s = min(w, h)
     img = img.crop(((w - s)//2, (h - s)//2, (w - s)//2 + s, (h - s)//2 + s)).resize((size, size), Image.BILINEAR)
     a = np.asarray(img, dtype=np.float32)/255.
     return ((a - np.asarray(mean, np.float32))/np.asarray(std, np.float32)).transpose(2, 0, 1)
@@ -99,6 +100,7 @@ def calib_batches(calib, # DataLoader, dataset root, image folder, list of files
                   n:int=256, # Most calibration images used
                   bs:int=32, # Batch size of the batches returned
                   seed:int=42, # Which `n` files are drawn from a larger set
+                  pixels=None, # How the files' values become 8-bit RGB (a `Pixels`, e.g. the learner's `dls.pixels`; default 'auto')
                  ) -> list: # float tensors (B,3,H,W) on the CPU
     "Calibration images as a list of CPU batches"
     if calib is None: raise SemicompactError("calib is None: pass a DataLoader, a dataset path, image files or tensors")
@@ -106,11 +108,11 @@ def calib_batches(calib, # DataLoader, dataset root, image folder, list of files
     if torch.is_tensor(calib): calib = [calib]
     if isinstance(calib, (str, Path)) or (isinstance(calib, (list, tuple)) and calib and isinstance(calib[0], (str, Path))):
         files = _files_of(calib) if isinstance(calib, (str, Path)) else [Path(f) for f in calib]
-        files, _ = check_images(files)
+        files, _ = check_images(files, pixels=pixels)
         if not files: raise SemicompactError(f"calib {str(calib)[:100]!r} holds no readable images")
         if size is None: raise SemicompactError("size is needed to calibrate on image files (or pass a Learner, whose dls know it)")
         files = [files[i] for i in sorted(np.random.default_rng(seed).permutation(len(files))[:n])]
-        x = torch.from_numpy(np.stack([_prep_image(Image.open(f), size) for f in files]))
+        x = torch.from_numpy(np.stack([_prep_image(load_image(f, pixels), size) for f in files]))
         return list(x.split(bs))
     out, got = [], 0
     for b in calib:
@@ -228,7 +230,7 @@ def quantize(learn_or_model, # A trained `Learner`, or a float network
         if learn is None: raise SemicompactError("calib is None: with a bare network pass calibration images (DataLoader, path, files or tensors)")
         calib = learn.dls.test_dl(learn.dls.train_ds.items, bs=32)
     size = size or (getattr(learn.dls, 'size', None) if learn is not None else None)
-    batches = calib_batches(calib, size=size, n=n_calib, seed=seed)
+    batches = calib_batches(calib, size=size, n=n_calib, seed=seed, pixels=getattr(learn.dls, 'pixels', None) if learn is not None else None)
     fmodel = copy.deepcopy(model).cpu().eval()
     if hasattr(model, 'semicompact_name'): fmodel.semicompact_name = model.semicompact_name
     q = (_quantize_ort(fmodel, batches, per_channel, activation, threads) if backend == 'onnxruntime' else _quantize_eager(fmodel, batches))
@@ -260,6 +262,7 @@ def export(model, # A `Learner` or a network (float, or int8 from `quantize`)
            reference=None, # Network to compare with (default: `model` itself)
            check:bool=True, # Compare the exported file with PyTorch on `sample`
            script:bool=False, # Also write `predict.py` (the fastai-free `Predictor`) next to the model
+           pixels=None, # How image values become 8-bit RGB, for the sidecar (default: the learner's `dls.pixels`, else 'auto')
           ) -> dict: # path, format, size_mb, n, top1_agreement, max_abs_diff
     "Export `model` for deployment, with a JSON sidecar and an agreement check against PyTorch"
     fmt = str(format).lower()
@@ -270,6 +273,7 @@ def export(model, # A `Learner` or a network (float, or int8 from `quantize`)
     if learn is not None:
         vocab = list(map(str, learn.dls.vocab)) if vocab is None else vocab
         size = size or getattr(learn.dls, 'size', None)
+        pixels = pixels if pixels is not None else getattr(learn.dls, 'pixels', None)
         if sample is None: sample = learn.dls.valid.one_batch()[0]
     size = size or (sample.shape[-1] if sample is not None else 224)
     sample = (torch.randn(4, 3, size, size) if sample is None else sample).detach().float().cpu().as_subclass(torch.Tensor)
@@ -282,7 +286,7 @@ def export(model, # A `Learner` or a network (float, or int8 from `quantize`)
         if isinstance(net, OnnxModel): raise SemicompactError("An ONNX Runtime int8 model cannot be exported to TorchScript: use format='onnx'")
         with _quiet(), torch.no_grad(): torch.jit.trace(net.cpu(), sample).save(str(path))
     meta = dict(format=fmt, model_name=getattr(net, 'semicompact_name', None), vocab=None if vocab is None else list(map(str, vocab)),
-                size=int(size), mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD), input='input',
+                size=int(size), mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD), input='input', pixels=Pixels.parse(pixels).as_dict(),
                 int8=_is_int8(net), backend=getattr(net, 'quant_backend', None))
     res = dict(path=str(path), format=fmt, size_mb=path.stat().st_size/1e6)
     if check:
@@ -308,15 +312,16 @@ class Predictor:
         meta = json.loads(side.read_text())
         self.vocab, self.size, self.input = meta['vocab'], int(meta['size']), meta.get('input', 'input')
         self.mean, self.std = np.asarray(meta['mean'], np.float32), np.asarray(meta['std'], np.float32)
+        self.pixels = Pixels.parse(meta.get('pixels'))   # the rule and numbers training read the images by
         so = ort.SessionOptions()
         if threads: so.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(self.path), so, providers=['CPUExecutionProvider'])
         self.input = self.session.get_inputs()[0].name
 
     def preprocess(self, img) -> np.ndarray:
-        "A file or PIL image as a normalised (3, size, size) float32 array"
+        "A file or PIL image as a normalised (3, size, size) float32 array, its values mapped to 8 bits as in training"
         from PIL import Image
-        img = (img if isinstance(img, Image.Image) else Image.open(img)).convert('RGB')
+        img = load_image(img, self.pixels)
         w, h = img.size; s = min(w, h); l, t = (w - s)//2, (h - s)//2
         a = np.asarray(img.crop((l, t, l + s, t + s)).resize((self.size, self.size), Image.BILINEAR), dtype=np.float32)/255.
         return ((a - self.mean)/self.std).transpose(2, 0, 1)
@@ -339,7 +344,8 @@ class Predictor:
 
 # %% ../nbs/06_quantize.ipynb #c71e419e
 _SCRIPT_HEAD = '''"""Classify images with an ONNX model exported by semicompact: python predict.py model.onnx image ...
-Needs only onnxruntime, Pillow and numpy."""
+Needs only onnxruntime, Pillow and numpy (pydicom to read DICOM, tifffile for TIFF); the images' values are mapped to
+8 bits by the rule training recorded (semicompact's `pixels` module, embedded below)."""
 import json, sys
 from pathlib import Path
 import numpy as np
@@ -354,9 +360,9 @@ if __name__ == '__main__':
 '''
 
 def write_predictor_script(path='predict.py') -> Path:
-    "Write `Predictor` as a standalone script that needs only onnxruntime, Pillow and numpy"
-    import semicompact.quantize as mod   # the exported source (a notebook cell has no source file)
-    path = Path(path); path.write_text(_SCRIPT_HEAD + inspect.getsource(mod.Predictor) + _SCRIPT_TAIL)
+    "Write `Predictor` as a standalone script that needs only onnxruntime, Pillow and numpy, with the pixel rules of `semicompact.pixels` embedded"
+    import semicompact.quantize as mod, semicompact.pixels as px   # the exported source (a notebook cell has no source file)
+    path = Path(path); path.write_text(_SCRIPT_HEAD + inspect.getsource(px) + '\n\n' + inspect.getsource(mod.Predictor) + _SCRIPT_TAIL)
     return path
 
 # %% ../nbs/06_quantize.ipynb #c99a856c
@@ -516,7 +522,7 @@ def cmd_export(a):
     from semicompact.train import load_run
     run = load_run(a.run)
     data = a.data or run.config.get('path')
-    dls = get_dls(data, size=run.config.get('size', 224), bs=32, augment=False)
+    dls = get_dls(data, size=run.recipe.size, bs=32, augment=False, pixels=run.pixels)
     learn = run.learner(dls)
     target = quantize(learn, backend=a.backend) if a.int8 else learn
     res = export(target, a.out, format=a.format, reference=learn.model if a.int8 else None, script=a.format == 'onnx')

@@ -22,7 +22,7 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
     from fastai.distributed import DistributedDL
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
-from .data import get_dls, test_dl, readable_images, temp_dir_beside, commit_dir
+from .data import get_dls, test_dl, readable_for, temp_dir_beside, commit_dir
 from .models import create_learner, create_model, resolve_model
 
 # %% auto #0
@@ -211,7 +211,7 @@ def clean_dl(dls, # DataLoaders from `get_dls`
     lay = getattr(dls, 'layout', None)
     try: unl = lay.unlabelled_files() if lay is not None and len(files) < max_images else []
     except (FileNotFoundError, SemicompactError): unl = []   # no unlabelled images: the labelled ones alone
-    files += readable_images(unl[:max_images - len(files)], getattr(dls, 'size', None), getattr(dls, 'cached', False))[0]
+    files += readable_for(dls, unl[:max_images - len(files)])[0]
     return dls.test_dl(pd.DataFrame({'file': list(map(str, files))}), bs=2*dls.bs)
 
 # %% ../nbs/02_train.ipynb #73ca00a4
@@ -403,6 +403,10 @@ class Run:
     def vocab(self) -> list: return self.config['vocab']
     @property
     def recipe(self) -> Recipe: return Recipe.from_config(self.config)
+    @property
+    def pixels(self) -> dict|str:
+        "The pixel rule the run's images were read by, with the numbers fitted then (for `get_dls(pixels=...)`)"
+        return self.config.get('pixels') or self.recipe.pixels
 
     def model(self, name:str='model') -> torch.nn.Module:
         "The trained network (`name`: which weights file of the folder)"
@@ -459,6 +463,7 @@ def train_model(model:str, # Model name (see `resolve_model`)
     config['processes'] = num_distrib() if _use_distributed(distributed) else 1   # before the loaders: binds this process to its GPU
     set_seed(r.seed, reproducible=True)
     dls = get_dls(path, path_unlabelled=path_unlabelled, extra=extra, **r.dls_options())
+    config['pixels'] = dls.pixels.as_dict()   # the rule with the numbers fitted on the labelled images: what every later reader uses
     if r.epoch_steps: fixed_steps(dls.train, r.epoch_steps)
     learn = create_learner(model, dls, pretrained=r.pretrained, weights=weights)
     t0 = time.perf_counter()

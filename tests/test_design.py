@@ -7,7 +7,7 @@ import pytest
 
 PKG = Path(__file__).parents[1]/'semicompact'
 # DESIGN §5: cli -> study -> distill · consistency · quantize -> train -> data · models · tta; stats beside, imported by study and cli only
-LAYERS = {'core': 0, 'test_utils': 0, 'data': 1, 'models': 1, 'tta': 1, 'stats': 1, 'train': 2,
+LAYERS = {'core': 0, 'test_utils': 0, 'pixels': 0.5, 'data': 1, 'models': 1, 'tta': 1, 'stats': 1, 'train': 2,
           'distill': 3, 'consistency': 3, 'quantize': 3, 'study': 4, 'cli': 5}
 TORCH = ('torch', 'torchvision', 'fastai', 'timm', 'accelerate', 'onnxruntime')
 
@@ -56,7 +56,7 @@ def test_no_module_imports_another_modules_private_name():
 def test_train_knows_nothing_of_int8():
     assert 'quantize' not in _imports(PKG/'train.py')[0]
 
-@pytest.mark.parametrize('mod', ['core', 'stats', 'test_utils'])
+@pytest.mark.parametrize('mod', ['core', 'pixels', 'stats', 'test_utils'])
 def test_light_modules_import_no_torch(mod):
     assert not _imports(PKG/f'{mod}.py')[1] & set(TORCH)
     r = subprocess.run([sys.executable, '-c', f"import sys, semicompact.{mod}; print(sorted(set(sys.modules) & {set(TORCH)!r}))"],
@@ -125,3 +125,10 @@ def test_package_docstring_is_one_paragraph():
     doc = semicompact.__doc__ or ''
     assert doc.strip() and '```' not in doc and '\n\n' not in doc.strip(), doc[:300]
     assert (PKG/'__init__.py').read_text().count('"""') == 2   # one string: the docstring, then __version__
+
+def test_pixels_needs_only_what_the_standalone_predictor_has():
+    "`predict.py` embeds semicompact.pixels: numpy and Pillow (pydicom, tifffile where those files are read), and core only behind a fallback"
+    own, other = _imports(PKG/'pixels.py')
+    assert other <= {'numpy', 'PIL', 'tifffile', 'pydicom', 'json', 'mimetypes', 'warnings', 'dataclasses', 'pathlib'}, other
+    assert own <= {'core'}, own
+    assert "except ImportError: SemicompactError = ValueError" in (PKG/'pixels.py').read_text()
