@@ -364,7 +364,10 @@ def main():
         print(json.dumps(protocol_of(a), indent=2)); print(f"{n} cells"); print('\n'.join(power_statement(a, max(b.folds for b in blocks), len(METHODS) - 1))); return
     out = Path(a.out)
     check_protocol(out, protocol_of(a))
-    cur = check_code(out, a)
+    if a.report_only:   # only reads: nothing is moved or run, whatever library reads it (the tables name the code of their rows)
+        from semicompact.train import code_version
+        cur = code_version()
+    else: cur = check_code(out, a)
     from semicompact.study import read_results
     t0 = time.perf_counter()
     if not a.report_only: run(blocks, out, a)
