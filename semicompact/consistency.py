@@ -681,7 +681,7 @@ class SoftMatchCallback(AdaptiveMatchCallback):
 _RUN_OPTIONS = ('path_unlabelled', 'weights', 'cbs', 'steps', 'overwrite', 'show_progress', 'distributed')
 
 def _consistency(method, make_cb, options, model, path, recipe, output_path, repeat_labelled, kwargs):
-    "Train `model` with the callback `make_cb(recipe)` through `train_model`, recording `options` in the run"
+    "Train `model` with the callback `make_cb(recipe, epochs)` (epochs: both stages, for its schedules) through `train_model`, recording `options` in the run"
     rec, run = split_options(kwargs, valid=_RUN_OPTIONS)
     r = as_recipe(recipe, **rec)
     if not (isinstance(repeat_labelled, int) and repeat_labelled >= 1): raise SemicompactError(f"repeat_labelled must be an integer >= 1, got {repeat_labelled!r}")

@@ -484,12 +484,15 @@ def _load_disk(self:ImageCache, files:list, size:int, pixels:Pixels|None=None) -
 
 # %% ../nbs/00_data.ipynb #11eb0dd5
 class CachedImage(Transform):
-    "Type transform: an image file to its cached `TensorImage` (uint8, `size` x `size`, mapped by the rule `pixels`)"
+    "Type transform: an image file to its cached `TensorImage` (uint8, `size` x `size`, mapped by the rule `pixels`); a Pillow image is decoded as it is"
+    input_types = (str, Path, Image.Image)   # what fastai's `test_dl` / `Learner.predict` accept here, as from its own image loaders
     def __init__(self, size:int, pixels:Pixels|None=None): self.size, self.pixels = size, pixels
     def encodes(self, fn:str|Path) -> TensorImage: return TensorImage(image_cache.get(fn, self.size, self.pixels))
+    def encodes(self, im:Image.Image) -> TensorImage: return TensorImage(decode_image(im, self.size, self.pixels))
 
 class ReadImage(Transform):
     "Type transform: an image file (or a Pillow image) to the 8-bit RGB `PILImage` the rule `pixels` maps it to (see `load_image`)"
+    input_types = (str, Path, Image.Image)
     def __init__(self, pixels:Pixels|None=None): self.pixels = pixels
     def encodes(self, fn:str|Path) -> PILImage: return PILImage.create(load_image(fn, self.pixels))
     def encodes(self, im:Image.Image) -> PILImage: return PILImage.create(load_image(im, self.pixels))
@@ -506,6 +509,8 @@ class CachedDL(TfmdDL):
         if not self.indexed or not tls: return None
         tfm = next((t for t in tls[0].tfms.fs if isinstance(t, CachedImage)), None)
         if tfm is None: return None
+        items = tls[0].items   # files (or rows with a file); Pillow images given to `test_dl` / `predict` take the item path
+        if not isinstance(items, pd.DataFrame) and not all(isinstance(f, (str, Path)) for f in items): return None
         cached = getattr(self, '_fast_items', None)
         if cached is not None and cached[0] is ds.items: return cached[1]
         ys = torch.stack([torch.as_tensor(tls[1][i]) for i in range(len(ds))]) if len(tls) > 1 and len(ds) else None

@@ -439,7 +439,7 @@ TEST_KEYS = ('accuracy', 'precision', 'recall', 'f1', 'n')
 
 def train_model(model:str, # Model name (see `resolve_model`)
                 path, # Dataset root (see `Layout`)
-                recipe:Recipe|dict|None=None, # How to train (default: `Recipe()`, the paper's protocol)
+                recipe:Recipe|dict|None=None, # How to train (default: `Recipe()`; `Recipe.paper()` is the paper's protocol)
                 output_path=None, # Run folder to write (None: nothing is written)
                 *,
                 weights=None, # A local weights file to start from (implies the two-stage recipe)
