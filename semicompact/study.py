@@ -126,24 +126,44 @@ def _row(cell:Cell, folder:Path, status='ok', error='', seconds=None) -> dict:
         row['status'] = m.get('status', 'ok')
         row['run'] = str(folder)
     row.update(_provenance(folder if status == 'ok' else None))
+    if seconds is None and status == 'ok':   # a row rebuilt from its folder: the time the driver noted there
+        try: seconds = json.loads((folder/'cell.json').read_text()).get('cell_seconds')
+        except (OSError, ValueError, AttributeError): seconds = None
     if seconds is not None: row['cell_seconds'] = round(seconds, 2)
     row['finished'] = datetime.now(timezone.utc).isoformat(timespec='seconds')
     return row
 
+def _note_seconds(folder:Path, seconds:float):
+    "Keep a finished cell's wall time in its run folder (`cell.json`), so that a row rebuilt from the folder has it too"
+    tmp = folder/'.cell.json.tmp'
+    tmp.write_text(json.dumps(dict(cell_seconds=round(seconds, 2)))); os.replace(tmp, folder/'cell.json')
+
+def _stable_types(df:pd.DataFrame) -> pd.DataFrame:
+    "Integer columns stay integers: `seed` always; a column read back as float only because some rows lack it (integral values) as nullable integers"
+    if 'seed' in df: df['seed'] = df['seed'].astype('int64')
+    for c in df.columns:
+        s = df[c]
+        if s.dtype.kind == 'f' and s.isna().any():
+            v = s.dropna()
+            if len(v) and bool((v == v.round()).all()): df[c] = s.astype('Int64')
+    return df
+
 def _write_csv(rows:list[dict], path:Path):
-    "Write `rows` to `path` atomically (a killed process leaves the old file or the new one, never half of one)"
+    "Write `rows` to `path` atomically (a killed process leaves the old file or the new one, never half of one), integer columns as integers"
     df = pd.DataFrame(rows)
-    if len(df): df = df.sort_values(KEY, kind='stable').reset_index(drop=True)
+    if len(df): df = _stable_types(df.sort_values(KEY, kind='stable').reset_index(drop=True))
     tmp = path.with_name(f'.{path.name}.tmp')
     df.to_csv(tmp, index=False)
     os.replace(tmp, path)
 
-def read_results(path) -> pd.DataFrame:
+def read_results(path, # The table (a CSV file)
+                 nullable:bool=False, # Integer columns with missing values as nullable integers (how the study reads its rows back), not floats
+                ) -> pd.DataFrame:
     "A study's results table (empty if the file does not exist yet)"
     path = Path(path)
     empty = pd.DataFrame(columns=KEY + ['status'])
     if not path.exists() or path.stat().st_size == 0: return empty   # not written yet, or emptied outside the library
-    try: df = pd.read_csv(path, keep_default_na=False, na_values=[''])
+    try: df = pd.read_csv(path, keep_default_na=False, na_values=[''], **(dict(dtype_backend='numpy_nullable') if nullable else {}))
     except (pd.errors.ParserError, UnicodeDecodeError) as e: raise SemicompactError(f"Results table {path} is damaged ({e})") from e
     if df.empty and not len(df.columns): return empty
     missing = [c for c in KEY if c not in df.columns]
@@ -294,7 +314,8 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
         if main: (out/'study.json').write_text(json.dumps(dict(datasets={k: str(v) for k, v in ds.items()}, models=list(models), methods=list(methods),
                                                       seeds=list(seeds), recipe=recipe.as_dict(), bases=bases, method_kw=method_kw, equal_budgets=equal_budgets, weights=weights), indent=2, default=str))
         rows, damaged = {}, 0
-        for r in read_results(res_path).to_dict('records'):
+        for r in read_results(res_path, nullable=True).to_dict('records'):   # integers stay integers when some rows lack a column
+            r = {k: None if v is pd.NA else v for k, v in r.items()}
             try: rows[(str(r['dataset']), str(r['model']), str(r['method']), int(r['seed']))] = r
             except (TypeError, ValueError): damaged += 1   # a line cut short or edited: its cell is looked at again below
         rows, fixed = _repair(rows, cells, out)
@@ -315,6 +336,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
             else:
                 try:
                     run_cell(c, ds[c.dataset], out, recipe, bases, show_progress, method_kw, cbs, equal_budgets, weights)
+                    if main: _note_seconds(folder, time.perf_counter() - t0)
                     row = _row(c, folder, seconds=time.perf_counter() - t0)
                 except Exception as e:
                     row = _row(c, folder, 'failed', f'{type(e).__name__}: {e}', time.perf_counter() - t0)

@@ -215,6 +215,11 @@ def test_damaged_results_table_is_rebuilt_from_run_folders(digits, tmp_path, cap
     assert {p: p.stat().st_mtime for p in (out/'runs').rglob('metrics.json')} == mtimes   # nothing trained again
     cols = ['dataset', 'model', 'method', 'seed', 'status', 'f1', 'run']
     assert res[cols].equals(good[cols])                                # the table is whole again, each cell once
+    (out/'results.csv').write_text(text[:text.rindex('\n', 0, -1) + 1 + len(digits.name) + len(',resnet18,ba')])   # cut inside the last row's key
+    res = run_study([digits], ['resnet18'], ['base'], out, seeds=(1, 2, 3), verbose=False, **kw)
+    assert list(res.columns) == list(good.columns) and res.dtypes.to_dict() == good.dtypes.to_dict()   # integers stay integers (seed, n, ...)
+    assert res[cols].equals(good[cols]) and res.cell_seconds.notna().all()                            # the rebuilt row keeps its cell's time
+    assert (out/'results.csv').read_text() == text                                                    # the very same table
     shutil.rmtree(out/'runs'/digits.name/'resnet18'/'base'/'seed2')    # a row whose run folder is gone: the cell runs again
     res = run_study([digits], ['resnet18'], ['base'], out, seeds=(1, 2, 3), verbose=False, **kw)
     assert res.status.tolist() == ['ok']*3 and (out/'runs'/digits.name/'resnet18'/'base'/'seed2'/'metrics.json').exists()
