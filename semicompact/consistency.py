@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from fastcore.basics import store_attr
-from .core import SemicompactError, Recipe, as_recipe, split_options, quiet_imports
+from .core import SemicompactError, Recipe, as_recipe, split_options, quiet_imports, check_option, is_int, is_number
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.callback.core import Callback
     from fastai.data.core import Datasets, TfmdDL
@@ -23,7 +23,7 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
 from fasttransform import Transform
 import torchvision.transforms.v2.functional as TF
 
-from .data import Layout, get_dls, readable_images, readable_for, image_cache, CachedImage, ReadImage, CachedDL, cache_mode
+from .data import Layout, get_dls, readable_images, readable_for, warn_unreadable, image_cache, CachedImage, ReadImage, CachedDL, cache_mode
 from .models import resolve_model
 from .train import train_model, check_run_path
 from .tta import norm_stats
@@ -199,14 +199,6 @@ def _norm_stats(dls, device):
     mean, std = norm_stats(dls) or imagenet_stats
     return tuple(torch.as_tensor(v, dtype=torch.float32, device=device).view(1, -1, 1, 1) for v in (mean, std))
 
-def _check(name:str, value, ok, valid:str):
-    "Raise a `SemicompactError` naming option `name` unless `ok(value)` holds"
-    try: good = bool(ok(value))
-    except TypeError: good = False
-    if not good: raise SemicompactError(f"{name} must be {valid}, got {value!r}")
-
-_num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
-_int = lambda v: isinstance(v, int) and not isinstance(v, bool)
 
 def unlabelled_bs(mu:float, # Unlabelled images per labelled image
                   bs:int, # Labelled batch size
@@ -223,9 +215,9 @@ class UnlabelledCallback(Callback):
                  epochs:int|None=None, # Epochs of the whole training, both stages (None: each fit is a training of its own)
                  ema:float|None=None, # Decay of an EMA of the weights used for evaluation, warmed up as min(ema, (1+t)/(10+t)); None: off
                 ):
-        _check('mu', mu, lambda v: _num(v) and v > 0, 'a number > 0 (unlabelled images per labelled image in a step)')
-        _check('ema', ema, lambda v: v is None or (_num(v) and 0 < v < 1), 'None or a number in (0, 1), e.g. 0.999')
-        _check('epochs', epochs, lambda v: v is None or (_int(v) and v >= 1), 'None or an integer >= 1')
+        check_option('mu', mu, lambda v: is_number(v) and v > 0, 'a number > 0 (unlabelled images per labelled image in a step)')
+        check_option('ema', ema, lambda v: v is None or (is_number(v) and 0 < v < 1), 'None or a number in (0, 1), e.g. 0.999')
+        check_option('epochs', epochs, lambda v: v is None or (is_int(v) and v >= 1), 'None or an integer >= 1')
         self.mu, self.files, self.num_workers = mu, None if files is None else [Path(f) for f in files], num_workers
         self.epochs, self.ema = epochs, ema
         self.udl, self._it, self._swapped = None, None, False
@@ -248,7 +240,7 @@ class UnlabelledCallback(Callback):
             size = getattr(dls, 'size', None) or dls.one_batch()[0].shape[-1]
             cached = getattr(dls, 'cached', False)
             good, bad = readable_for(dls, files)   # a truncated file fails here, not mid-run
-            if bad: warnings.warn(f"Skipping {len(bad)} unreadable unlabelled images, e.g. {bad[0]}")
+            warn_unreadable(bad, 'the unlabelled images')
             self.files = [Path(f) for f in good]
             nw = self.num_workers if self.num_workers is not None else getattr(getattr(dls.train, 'fake_l', None), 'num_workers', 0)
             # with worker processes, a long pass (files repeated) avoids restarting them every few steps
@@ -331,11 +323,11 @@ class FixMatchCallback(UnlabelledCallback):
                 ):
         super().__init__(mu, files, num_workers, epochs, ema)
         store_attr('tau,lambda_u,flip,translate,n_ops,cutout')
-        _check('tau', tau, lambda v: _num(v) and 0 <= v <= 1, 'a confidence in [0, 1] (the paper: 0.95; 95 is not a confidence)')
-        _check('lambda_u', lambda_u, lambda v: _num(v) and v >= 0, 'a number >= 0')
-        _check('translate', translate, lambda v: _num(v) and 0 <= v <= 0.5, 'a share of the side in [0, 0.5]')
-        _check('n_ops', n_ops, lambda v: _int(v) and 0 <= v <= len(RA_OPS), f'an integer in [0, {len(RA_OPS)}]')
-        _check('cutout', cutout, lambda v: _num(v) and 0 <= v <= 1, 'a share of the side in [0, 1]')
+        check_option('tau', tau, lambda v: is_number(v) and 0 <= v <= 1, 'a confidence in [0, 1] (the paper: 0.95; 95 is not a confidence)')
+        check_option('lambda_u', lambda_u, lambda v: is_number(v) and v >= 0, 'a number >= 0')
+        check_option('translate', translate, lambda v: is_number(v) and 0 <= v <= 0.5, 'a share of the side in [0, 0.5]')
+        check_option('n_ops', n_ops, lambda v: is_int(v) and 0 <= v <= len(RA_OPS), f'an integer in [0, {len(RA_OPS)}]')
+        check_option('cutout', cutout, lambda v: is_number(v) and 0 <= v <= 1, 'a share of the side in [0, 1]')
 
     def before_batch(self):
         "Append the weak and strong views of a fresh unlabelled batch to the labelled batch"
@@ -403,15 +395,15 @@ class MixMatchCallback(UnlabelledCallback):
                 ):
         super().__init__(mu, files, num_workers, epochs, ema)
         store_attr('k,T,alpha,lambda_u,rampup_steps,rampup,flip,translate,tau')
-        _check('k', k, lambda v: _int(v) and v >= 1, 'an integer >= 1 (augmentations of each unlabelled image)')
-        _check('T', T, lambda v: _num(v) and v > 0, 'a temperature > 0 (the paper: 0.5)')
-        _check('alpha', alpha, lambda v: _num(v) and v > 0, 'a number > 0 (MixUp draws from Beta(alpha, alpha))')
-        _check('lambda_u', lambda_u, lambda v: _num(v) and v >= 0, 'a number >= 0')
-        _check('rampup', rampup, lambda v: v is None or (_num(v) and 0 <= v <= 1), 'None (use rampup_steps) or a share of training in [0, 1]')
-        _check('rampup_steps', rampup_steps, lambda v: v is None or (_int(v) and v >= 0), 'None (use rampup) or a number of steps >= 0')
+        check_option('k', k, lambda v: is_int(v) and v >= 1, 'an integer >= 1 (augmentations of each unlabelled image)')
+        check_option('T', T, lambda v: is_number(v) and v > 0, 'a temperature > 0 (the paper: 0.5)')
+        check_option('alpha', alpha, lambda v: is_number(v) and v > 0, 'a number > 0 (MixUp draws from Beta(alpha, alpha))')
+        check_option('lambda_u', lambda_u, lambda v: is_number(v) and v >= 0, 'a number >= 0')
+        check_option('rampup', rampup, lambda v: v is None or (is_number(v) and 0 <= v <= 1), 'None (use rampup_steps) or a share of training in [0, 1]')
+        check_option('rampup_steps', rampup_steps, lambda v: v is None or (is_int(v) and v >= 0), 'None (use rampup) or a number of steps >= 0')
         if rampup is None and rampup_steps is None: raise SemicompactError('MixMatch needs rampup_steps (steps) or rampup (a share of training) for its ramp-up of λu')
-        _check('translate', translate, lambda v: _num(v) and 0 <= v <= 0.5, 'a share of the side in [0, 0.5]')
-        _check('tau', tau, lambda v: _num(v) and 0 <= v <= 1, 'a confidence in [0, 1]')
+        check_option('translate', translate, lambda v: is_number(v) and 0 <= v <= 0.5, 'a share of the side in [0, 0.5]')
+        check_option('tau', tau, lambda v: is_number(v) and 0 <= v <= 1, 'a confidence in [0, 1]')
 
     def before_batch(self):
         "Guess labels for the unlabelled batch, then MixUp labelled and unlabelled images"
@@ -579,7 +571,7 @@ class FlexMatchCallback(AdaptiveMatchCallback):
                  **kwargs, # `FixMatchCallback`'s options (mu, lambda_u, flip, ema, ...) and `state`
                 ):
         super().__init__(tau=tau, **kwargs)
-        _check('mapping', mapping, lambda v: v in ('convex', 'linear'), "'convex' or 'linear'")
+        check_option('mapping', mapping, lambda v: v in ('convex', 'linear'), "'convex' or 'linear'")
         self.warmup, self.mapping = warmup, mapping
 
     def reset_state(self):
@@ -611,8 +603,8 @@ class FreeMatchCallback(AdaptiveMatchCallback):
                 ):
         if 'tau' in kwargs: raise SemicompactError(f"{type(self).__name__} has no fixed threshold: tau is not one of its options (its thresholds follow training; see momentum)")
         super().__init__(**kwargs)
-        _check('momentum', momentum, lambda v: _num(v) and 0 <= v < 1, 'a number in [0, 1), e.g. 0.999')
-        _check('lambda_f', lambda_f, lambda v: _num(v) and v >= 0, 'a number >= 0')
+        check_option('momentum', momentum, lambda v: is_number(v) and 0 <= v < 1, 'a number in [0, 1), e.g. 0.999')
+        check_option('lambda_f', lambda_f, lambda v: is_number(v) and v >= 0, 'a number >= 0')
         self.momentum, self.lambda_f = momentum, lambda_f
 
     def reset_state(self):
@@ -651,8 +643,8 @@ class SoftMatchCallback(AdaptiveMatchCallback):
                 ):
         if 'tau' in kwargs: raise SemicompactError(f"{type(self).__name__} has no fixed threshold: tau is not one of its options (every pseudo-label is weighted; see n_sigma, momentum)")
         super().__init__(**kwargs)
-        _check('n_sigma', n_sigma, lambda v: _num(v) and v > 0, 'a number > 0')
-        _check('momentum', momentum, lambda v: _num(v) and 0 <= v < 1, 'a number in [0, 1), e.g. 0.999')
+        check_option('n_sigma', n_sigma, lambda v: is_number(v) and v > 0, 'a number > 0')
+        check_option('momentum', momentum, lambda v: is_number(v) and 0 <= v < 1, 'a number in [0, 1), e.g. 0.999')
         self.n_sigma, self.momentum, self.dist_align = n_sigma, momentum, dist_align
 
     def reset_state(self):

@@ -6,14 +6,14 @@ Docs: https://semicompact.github.io/semicompact/core.html.md"""
 
 # %% ../nbs/00a_core.ipynb #ad2e560a
 from __future__ import annotations
-import dataclasses, re, warnings
+import dataclasses, numbers, re, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LR_METHOD_NAMES', 'PAPER_CHANGES', 'SemicompactError', 'quiet_imports', 'name_key', 'Recipe', 'as_recipe',
-           'split_options']
+__all__ = ['LR_METHOD_NAMES', 'PAPER_CHANGES', 'SemicompactError', 'quiet_imports', 'name_key', 'is_int', 'is_number',
+           'check_option', 'Recipe', 'as_recipe', 'split_options']
 
 # %% ../nbs/00a_core.ipynb #c07c2050
 class SemicompactError(ValueError):
@@ -32,11 +32,29 @@ def name_key(name) -> str:
     "The key a name is looked up by: lower case, letters and digits only ('ResNet-18 quantized' -> 'resnet18quantized')"
     return re.sub(r'[^a-z0-9]', '', str(name).lower())
 
+# %% ../nbs/00a_core.ipynb #3a14e36f
+def is_int(v) -> bool:
+    "Whether `v` is an integer (numpy's too; a bool is not)"
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+def is_number(v) -> bool:
+    "Whether `v` is a real number (an integer or a float; a bool is not)"
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+def check_option(name:str, # The option's name, as the user wrote it
+                 value, # What the user gave
+                 ok, # Whether it is valid: a bool, or a test of `value` (one that raises `TypeError` fails)
+                 valid:str, # What is valid, for the message
+                 owner:str|None=None, # What the option belongs to, for the message (e.g. 'Recipe')
+                ):
+    "Raise `SemicompactError` naming option `name`, what is valid and what was given, unless `ok`"
+    if callable(ok):
+        try: ok = bool(ok(value))
+        except TypeError: ok = False
+    if not ok: raise SemicompactError(f"{owner + ': ' if owner else ''}{name} must be {valid}, got {value!r}")
+
 # %% ../nbs/00a_core.ipynb #b87e00ab
 LR_METHOD_NAMES = ('minimum', 'valley', 'steep', 'slide')   # how the learning-rate finder's curve becomes a rate (see `find_lr`)
-
-def _check(ok:bool, name:str, value, valid:str):
-    if not ok: raise SemicompactError(f"Recipe: {name} must be {valid}, got {value!r}")
 
 @dataclass(frozen=True)
 class Recipe:
@@ -72,28 +90,25 @@ class Recipe:
         for k, f in (('do_flip', 'flip'), ('flip_vert', 'flip_vert')):   # one place for each option
             if k in dk: object.__setattr__(self, f, bool(dk.pop(k)))
         object.__setattr__(self, 'dls_kwargs', dk)
-        isint = lambda v: isinstance(v, int) and not isinstance(v, bool)
-        _check(isint(self.epochs) and self.epochs >= 1, 'epochs', self.epochs, 'an integer >= 1')
-        _check(isint(self.freeze_epochs) and self.freeze_epochs >= 0, 'freeze_epochs', self.freeze_epochs, 'an integer >= 0')
-        _check(isinstance(self.early_stopping, bool), 'early_stopping', self.early_stopping, 'True or False')
-        _check(isint(self.patience) and self.patience >= 1, 'patience', self.patience, 'an integer >= 1')
-        _check(isint(self.min_epochs) and self.min_epochs >= 0, 'min_epochs', self.min_epochs, 'an integer >= 0')
-        _check(self.lr is None or (isinstance(self.lr, (int, float)) and 0 < self.lr < 10), 'lr', self.lr, 'None or a number in (0, 10)')
-        _check(self.lr_method in LR_METHOD_NAMES, 'lr_method', self.lr_method, f"one of {', '.join(LR_METHOD_NAMES)}")
-        _check(isint(self.num_it) and self.num_it >= 2, 'num_it', self.num_it, 'an integer >= 2')
-        _check(isinstance(self.pct_start, (int, float)) and 0 < self.pct_start < 1, 'pct_start', self.pct_start, 'a number in (0, 1)')
-        _check(self.lr_body_ratio is None or (isinstance(self.lr_body_ratio, (int, float)) and 0 < self.lr_body_ratio <= 1),
-               'lr_body_ratio', self.lr_body_ratio, 'None or a number in (0, 1]')
-        _check(self.epoch_steps is None or (isint(self.epoch_steps) and self.epoch_steps >= 1), 'epoch_steps', self.epoch_steps, 'None or an integer >= 1')
-        _check(isint(self.size) and self.size >= 8, 'size', self.size, 'an integer >= 8 (pixels)')
-        _check(isint(self.bs) and self.bs >= 1, 'bs', self.bs, 'an integer >= 1')
-        _check(isinstance(self.valid_pct, (int, float)) and 0 < self.valid_pct < 1, 'valid_pct', self.valid_pct, 'a number in (0, 1)')
-        _check(isint(self.seed), 'seed', self.seed, 'an integer')
-        _check(isinstance(self.pixels, str) and self.pixels.split(':')[0] in ('auto', 'percentile', 'window', 'range', 'dtype'), 'pixels', self.pixels,
-               "'auto', 'percentile[:a,b]', 'window:level,width', 'range:low,high' or 'dtype'")
-        _check(self.channels is None or isinstance(self.channels, str), 'channels', self.channels, "None or a string such as '0,2,1', '3' or 'mean'")
-        _check(self.frame is None or (isint(self.frame) and self.frame >= 0), 'frame', self.frame, 'None or an index >= 0')
-        _check(isinstance(self.monitor, str) and bool(self.monitor), 'monitor', self.monitor, "a metric's name, e.g. 'accuracy'")
+        check_option('epochs', self.epochs, is_int(self.epochs) and self.epochs >= 1, 'an integer >= 1', 'Recipe')
+        check_option('freeze_epochs', self.freeze_epochs, is_int(self.freeze_epochs) and self.freeze_epochs >= 0, 'an integer >= 0', 'Recipe')
+        check_option('early_stopping', self.early_stopping, isinstance(self.early_stopping, bool), 'True or False', 'Recipe')
+        check_option('patience', self.patience, is_int(self.patience) and self.patience >= 1, 'an integer >= 1', 'Recipe')
+        check_option('min_epochs', self.min_epochs, is_int(self.min_epochs) and self.min_epochs >= 0, 'an integer >= 0', 'Recipe')
+        check_option('lr', self.lr, self.lr is None or (isinstance(self.lr, (int, float)) and 0 < self.lr < 10), 'None or a number in (0, 10)', 'Recipe')
+        check_option('lr_method', self.lr_method, self.lr_method in LR_METHOD_NAMES, f"one of {', '.join(LR_METHOD_NAMES)}", 'Recipe')
+        check_option('num_it', self.num_it, is_int(self.num_it) and self.num_it >= 2, 'an integer >= 2', 'Recipe')
+        check_option('pct_start', self.pct_start, isinstance(self.pct_start, (int, float)) and 0 < self.pct_start < 1, 'a number in (0, 1)', 'Recipe')
+        check_option('lr_body_ratio', self.lr_body_ratio, self.lr_body_ratio is None or (isinstance(self.lr_body_ratio, (int, float)) and 0 < self.lr_body_ratio <= 1), 'None or a number in (0, 1]', 'Recipe')
+        check_option('epoch_steps', self.epoch_steps, self.epoch_steps is None or (is_int(self.epoch_steps) and self.epoch_steps >= 1), 'None or an integer >= 1', 'Recipe')
+        check_option('size', self.size, is_int(self.size) and self.size >= 8, 'an integer >= 8 (pixels)', 'Recipe')
+        check_option('bs', self.bs, is_int(self.bs) and self.bs >= 1, 'an integer >= 1', 'Recipe')
+        check_option('valid_pct', self.valid_pct, isinstance(self.valid_pct, (int, float)) and 0 < self.valid_pct < 1, 'a number in (0, 1)', 'Recipe')
+        check_option('seed', self.seed, is_int(self.seed), 'an integer', 'Recipe')
+        check_option('pixels', self.pixels, isinstance(self.pixels, str) and self.pixels.split(':')[0] in ('auto', 'percentile', 'window', 'range', 'dtype'), "'auto', 'percentile[:a,b]', 'window:level,width', 'range:low,high' or 'dtype'", 'Recipe')
+        check_option('channels', self.channels, self.channels is None or isinstance(self.channels, str), "None or a string such as '0,2,1', '3' or 'mean'", 'Recipe')
+        check_option('frame', self.frame, self.frame is None or (is_int(self.frame) and self.frame >= 0), 'None or an index >= 0', 'Recipe')
+        check_option('monitor', self.monitor, isinstance(self.monitor, str) and bool(self.monitor), "a metric's name, e.g. 'accuracy'", 'Recipe')
 
 # %% ../nbs/00a_core.ipynb #d733347c
 @patch(cls_method=True)

@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from fastcore.basics import ifnone, patch
 from fastcore.meta import delegates
-from .core import SemicompactError, quiet_imports
+from .core import SemicompactError, quiet_imports, is_int
 from .pixels import Pixels, fit_pixels, load_image, is_image_file, read_scan, write_scan
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.data.block import DataBlock, CategoryBlock, TransformBlock
@@ -148,7 +148,7 @@ def _plan_split(labels, # Class of each item
     "Assign 'train', 'unlabelled' or 'test' to each item of `labels` (stratified, deterministic for `seed` and `label_seed`)"
     labels = np.asarray(labels)
     if not 0 <= test_pct < 1: raise SemicompactError(f"test_pct must be in [0, 1), got {test_pct}")
-    if label_seed is not None and not (isinstance(label_seed, (int, np.integer)) and not isinstance(label_seed, bool) and 0 <= label_seed < 2**32):
+    if label_seed is not None and not (is_int(label_seed) and 0 <= label_seed < 2**32):
         raise SemicompactError(f"label_seed must be None (use `seed`) or an integer from 0 to 2**32-1, got {label_seed!r}")
     classes = sorted(set(labels.astype(str)))
     if isinstance(n_labelled, dict):   # a count per class (a class-imbalanced labelled set)
@@ -158,7 +158,7 @@ def _plan_split(labels, # Class of each item
                                                      + (f"; unknown: {', '.join(unknown)}" if unknown else '') + (f"; missing: {', '.join(absent)}" if absent else ''))
     counts = n_labelled if isinstance(n_labelled, dict) else {c: n_labelled for c in classes}
     for c, n in counts.items():
-        if n is not None and not (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1):
+        if n is not None and not (is_int(n) and n >= 1):
             raise SemicompactError(f"n_labelled must be a positive number of images per class (or a dict class -> number), got {n!r}" + (f" for class '{c}'" if isinstance(n_labelled, dict) else ''))
     idx = np.arange(len(labels))
     split = np.full(len(labels), 'train', dtype=object)
@@ -741,7 +741,7 @@ def _idx_part(files:dict, part:str, classes) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_count(name:str, n, hi:int, none:str, lo:int=0, also:tuple=()):
     "Check that `n` is None or an integer from `lo` to `hi` (or one of `also`)"
-    if n is None or (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and (lo <= n <= hi or n in also)): return
+    if n is None or (is_int(n) and (lo <= n <= hi or n in also)): return
     raise SemicompactError(f"{name} must be None ({none}) or an integer from {lo} to {hi}" + ''.join(f', or {a}' for a in also) + f", got {n!r}")
 
 def _idx_items(groups:list, name:str) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np, pandas as pd, torch
-from .core import SemicompactError, name_key, Recipe, as_recipe, split_options, quiet_imports
+from .core import SemicompactError, name_key, Recipe, as_recipe, split_options, quiet_imports, check_option, is_number
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.learner import Learner
 
@@ -323,9 +323,8 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
     tfms = get_transforms(PAPER_TRANSFORMS if transforms is None and method in _VIEWS else transforms)
     if method in _VIEWS and not tfms: raise SemicompactError(f"{DISTILL_METHODS[method]} needs at least one test-time transform")
     confidence = _check_confidence(confidence)
-    if view_check is not None and not (isinstance(view_check, (int, float)) and not isinstance(view_check, bool) and 0 <= view_check <= 1):
-        raise SemicompactError(f"view_check must be None (keep every view) or a share in [0, 1], e.g. 0.2, got {view_check!r}")
-    if not isinstance(balance, bool): raise SemicompactError(f"balance must be True or False, got {balance!r}")
+    check_option('view_check', view_check, lambda v: v is None or (is_number(v) and 0 <= v <= 1), 'None (keep every view) or a share in [0, 1], e.g. 0.2')
+    check_option('balance', balance, isinstance(balance, bool), 'True or False')
     target = resolve_model(model).name
     lay = Layout.find(path, path_unlabelled, need_test=False)
     unl = lay.unlabelled_files()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
-from .core import SemicompactError, name_key, Recipe, as_recipe
+from .core import SemicompactError, name_key, Recipe, as_recipe, is_int
 from .train import train_model, code_version
 from .distill import (PAPER_BASE_MODEL, PAPER_BASE_MODELS, plain_distillation, data_distillation, model_distillation,
                                  model_data_distillation)
@@ -126,17 +126,21 @@ def _row(cell:Cell, folder:Path, status='ok', error='', seconds=None) -> dict:
         row['status'] = m.get('status', 'ok')
         row['run'] = str(folder)
     row.update(_provenance(folder if status == 'ok' else None))
-    if seconds is None and status == 'ok':   # a row rebuilt from its folder: the time the driver noted there
-        try: seconds = json.loads((folder/'cell.json').read_text()).get('cell_seconds')
-        except (OSError, ValueError, AttributeError): seconds = None
+    noted = {}
+    if status == 'ok':   # what the driver noted in the folder when the cell finished (a row rebuilt from the folder keeps it)
+        try: noted = json.loads((folder/'cell.json').read_text())
+        except (OSError, ValueError): noted = {}
+        if not isinstance(noted, dict): noted = {}
+    if seconds is None: seconds = noted.get('cell_seconds')
     if seconds is not None: row['cell_seconds'] = round(seconds, 2)
-    row['finished'] = datetime.now(timezone.utc).isoformat(timespec='seconds')
+    row['finished'] = noted.get('finished') or datetime.now(timezone.utc).isoformat(timespec='seconds')
     return row
 
-def _note_seconds(folder:Path, seconds:float):
-    "Keep a finished cell's wall time in its run folder (`cell.json`), so that a row rebuilt from the folder has it too"
+def _note_cell(folder:Path, seconds:float):
+    "Keep a finished cell's wall time and end in its run folder (`cell.json`), so that a row rebuilt from the folder has them too"
     tmp = folder/'.cell.json.tmp'
-    tmp.write_text(json.dumps(dict(cell_seconds=round(seconds, 2)))); os.replace(tmp, folder/'cell.json')
+    tmp.write_text(json.dumps(dict(cell_seconds=round(seconds, 2), finished=datetime.now(timezone.utc).isoformat(timespec='seconds'))))
+    os.replace(tmp, folder/'cell.json')
 
 def _stable_types(df:pd.DataFrame) -> pd.DataFrame:
     "Integer columns stay integers: `seed` always; a column read back as float only because some rows lack it (integral values) as nullable integers"
@@ -300,7 +304,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     if not methods: raise SemicompactError("methods is empty: valid methods are " + ', '.join(METHODS))
     for m in methods: resolve_method(m)
     seeds = [seeds] if isinstance(seeds, int) else list(seeds or [])
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+    if not seeds or not all(is_int(s) for s in seeds):
         raise SemicompactError(f"seeds must be one or more integers, got {seeds!r}")
     recipe = as_recipe(recipe, **overrides)
     out = Path(out).expanduser(); out.mkdir(parents=True, exist_ok=True)   # only once every input is checked
@@ -336,7 +340,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
             else:
                 try:
                     run_cell(c, ds[c.dataset], out, recipe, bases, show_progress, method_kw, cbs, equal_budgets, weights)
-                    if main: _note_seconds(folder, time.perf_counter() - t0)
+                    if main: _note_cell(folder, time.perf_counter() - t0)
                     row = _row(c, folder, seconds=time.perf_counter() - t0)
                 except Exception as e:
                     row = _row(c, folder, 'failed', f'{type(e).__name__}: {e}', time.perf_counter() - t0)
