@@ -136,13 +136,33 @@ def _print_run(learn, out):
     if out: print(f"Run saved to {out}")
 
 def cmd_efficiency(a):
-    from semicompact.quantize import cmd_efficiency as run
-    run(a)
+    "`semicompact efficiency [models ...] --size 224 --threads N --runs 20 --warmup 5 --int8 quantized|all|none --onnx-float --data DIR --out table.csv`"
+    import pandas as pd
+    from semicompact.quantize import efficiency
+    df = efficiency(a.models or None, size=a.size, threads=a.threads, runs=a.runs, warmup=a.warmup, int8=a.int8,
+                    onnx_float=a.onnx_float, data=a.data, show_progress=False)
+    cols = [c for c in ['params_m', 'mflops', 'size_mb', 'latency_ms', 'latency_onnx_float_ms', 'epoch_seconds', 'runtime'] if c in df]
+    with pd.option_context('display.width', 200, 'display.max_columns', 20):
+        print(df[cols].round(2).to_string())
+    print(f"CPU latency per image: batch 1, {a.size} px, median of {a.runs} runs after {a.warmup} warm-ups, {int(df.threads.iloc[0])} thread(s)")
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True); df.to_csv(a.out); print(f"Written to {a.out}")
 
 # %% ../nbs/09_cli.ipynb #1257d30c
 def cmd_export(a):
-    from semicompact.quantize import cmd_export as run
-    run(a)
+    "`semicompact export RUN_DIR OUT_FILE --format onnx|torchscript --int8 --data DIR --backend onnxruntime|eager`"
+    from semicompact.data import get_dls
+    from semicompact.quantize import quantize, export
+    from semicompact.train import load_run
+    run = load_run(a.run)
+    data = a.data or run.config.get('path')
+    dls = get_dls(data, size=run.recipe.size, bs=32, augment=False, pixels=run.pixels)
+    learn = run.learner(dls)
+    target = quantize(learn, backend=a.backend) if a.int8 else learn
+    res = export(target, a.out, format=a.format, reference=learn.model if a.int8 else None, script=a.format == 'onnx')
+    print(f"Exported to {res['path']} ({res['size_mb']:.2f} MB); on {res['n']} validation images: "
+          f"top-1 agreement with PyTorch {res['top1_agreement']:.3f}, max |logit difference| {res['max_abs_diff']:.2e}")
+    return res
 
 # %% ../nbs/09_cli.ipynb #e39790ac
 def cmd_split(a):

@@ -25,7 +25,7 @@ from .train import train_model, evaluate, run_folder, save_run, check_run_path, 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'BACKENDS', 'EXPORT_FORMATS', 'OnnxModel', 'CPUModel', 'calib_batches', 'quantize',
            'export', 'Predictor', 'write_predictor_script', 'needs_int8', 'save_int8', 'Int8', 'int8_steps',
-           'train_quantized', 'latency', 'paired_latency', 'efficiency', 'cmd_efficiency', 'cmd_export']
+           'train_quantized', 'latency', 'paired_latency', 'efficiency']
 
 # %% ../nbs/06_quantize.ipynb #70805856
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -504,28 +504,3 @@ def efficiency(models=None, # Model names (default: the whole registry)
                 rows.append(dict(base, precision='int8', runtime='onnxruntime', size_mb=q.size_mb, latency_ms=lt['int8']['median'],
                                  latency_q1_ms=lt['int8']['q1'], latency_q3_ms=lt['int8']['q3'], threads=threads, batch=1, size=size))
     return pd.DataFrame(rows).set_index(['name', 'precision'])
-
-# %% ../nbs/06_quantize.ipynb #9e45eeea
-def cmd_efficiency(a):
-    "`semicompact efficiency [models ...] --size 224 --threads N --runs 20 --warmup 5 --int8 quantized|all|none --onnx-float --data DIR --out table.csv`"
-    df = efficiency(a.models or None, size=a.size, threads=a.threads, runs=a.runs, warmup=a.warmup, int8=a.int8,
-                    onnx_float=a.onnx_float, data=a.data, show_progress=False)
-    cols = [c for c in ['params_m', 'mflops', 'size_mb', 'latency_ms', 'latency_onnx_float_ms', 'epoch_seconds', 'runtime'] if c in df]
-    with pd.option_context('display.width', 200, 'display.max_columns', 20):
-        print(df[cols].round(2).to_string())
-    print(f"CPU latency per image: batch 1, {a.size} px, median of {a.runs} runs after {a.warmup} warm-ups, {int(df.threads.iloc[0])} thread(s)")
-    if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True); df.to_csv(a.out); print(f"Written to {a.out}")
-
-def cmd_export(a):
-    "`semicompact export RUN_DIR OUT_FILE --format onnx|torchscript --int8 --data DIR --backend onnxruntime|eager`"
-    from semicompact.train import load_run
-    run = load_run(a.run)
-    data = a.data or run.config.get('path')
-    dls = get_dls(data, size=run.recipe.size, bs=32, augment=False, pixels=run.pixels)
-    learn = run.learner(dls)
-    target = quantize(learn, backend=a.backend) if a.int8 else learn
-    res = export(target, a.out, format=a.format, reference=learn.model if a.int8 else None, script=a.format == 'onnx')
-    print(f"Exported to {res['path']} ({res['size_mb']:.2f} MB); on {res['n']} validation images: "
-          f"top-1 agreement with PyTorch {res['top1_agreement']:.3f}, max |logit difference| {res['max_abs_diff']:.2e}")
-    return res

@@ -132,3 +132,9 @@ def test_pixels_needs_only_what_the_standalone_predictor_has():
     assert other <= {'numpy', 'PIL', 'tifffile', 'pydicom', 'json', 'mimetypes', 'warnings', 'dataclasses', 'pathlib'}, other
     assert own <= {'core'}, own
     assert "except ImportError: SemicompactError = ValueError" in (PKG/'pixels.py').read_text()
+
+def test_command_functions_live_in_cli():
+    "The `semicompact` command's functions (`cmd_*`) are defined in cli only (DESIGN §5: command functions live in `cli`)"
+    elsewhere = [f"{f.stem}.{n.name}" for f in PKG.glob('*.py') if f.stem not in ('cli', '_modidx')
+                 for n in ast.walk(ast.parse(f.read_text())) if isinstance(n, ast.FunctionDef) and n.name.startswith('cmd_')]
+    assert not elsewhere, elsewhere

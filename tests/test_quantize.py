@@ -7,7 +7,8 @@ from PIL import Image
 
 from semicompact.models import create_model
 from semicompact.test_utils import test_top1_agree
-from semicompact.quantize import export, quantize, write_predictor_script, Predictor, cmd_efficiency, OnnxModel
+from semicompact.quantize import export, quantize, write_predictor_script, Predictor, OnnxModel
+from semicompact.cli import cmd_efficiency
 
 @pytest.fixture(scope='module')
 def images(tmp_path_factory):
