@@ -6,7 +6,7 @@ Docs: https://semicompact.github.io/semicompact/train.html.md"""
 
 # %% ../nbs/02_train.ipynb #83aefb07
 from __future__ import annotations
-import dataclasses, hashlib, io, json, math, os, platform, shutil, subprocess, sys, tempfile, time
+import dataclasses, hashlib, io, json, math, os, platform, random, shutil, subprocess, sys, tempfile, time
 from contextlib import contextmanager, nullcontext, ExitStack, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,15 +203,19 @@ def _quiet(learn, show_progress):
     stack.enter_context(redirect_stdout(io.StringIO()))   # fastai's trackers print "Better model found ..."
     return stack
 
+# %% ../nbs/02_train.ipynb #ef0be82f
 def clean_dl(dls, # DataLoaders from `get_dls`
              max_images:int=1024, # At most this many images (labelled training images first, then unlabelled ones)
+             seed:int=0, # The draw of the images when there are more
             ):
-    "A loader of clean (validation transforms) labelled training and unlabelled images, e.g. for `reestimate_bn`"
-    files = list(dict.fromkeys(map(str, dls.train.items.file)))[:max_images]
+    "A loader of clean (validation transforms) labelled training and unlabelled images, drawn at random when there are more, e.g. for `reestimate_bn`"
+    def draw(items:list, n:int) -> list:   # at random, in their order: a listing sorted by class gives every class its share
+        return items if len(items) <= n else [items[i] for i in sorted(random.Random(seed).sample(range(len(items)), n))]
+    files = draw(list(dict.fromkeys(map(str, dls.train.items.file))), max_images)
     lay = getattr(dls, 'layout', None)
     try: unl = lay.unlabelled_files() if lay is not None and len(files) < max_images else []
     except (FileNotFoundError, SemicompactError): unl = []   # no unlabelled images: the labelled ones alone
-    files += readable_for(dls, unl[:max_images - len(files)])[0]
+    files += readable_for(dls, draw(list(unl), max_images - len(files)))[0]
     return dls.test_dl(pd.DataFrame({'file': list(map(str, files))}), bs=2*dls.bs)
 
 # %% ../nbs/02_train.ipynb #73ca00a4
