@@ -206,10 +206,27 @@ def cmd_study(a):
     out = a.out or spec.get('out')
     missing = [n for n, v in (('--data', datasets), ('--models', models), ('--methods', methods), ('--out', out)) if not v]
     if missing: raise SemicompactError(f"study needs {', '.join(missing)} (as flags or in a study file)")
+    launcher = a.launcher or spec.get('launcher') or 'serial'
+    engine = {**(spec.get(launcher) or {}), **_engine_flags(a, launcher)}   # flags override the file's block
     res = run_study(datasets, models, methods, out, seeds=a.seeds or spec.get('seeds') or (42,), shard=a.shard,
-                    retry_failed=a.retry_failed, bases=spec.get('bases'), method_kw=spec.get('method_kw'), show_progress=False, recipe=recipe)
-    ok = (res.status == 'ok').sum() if 'status' in res else 0
-    print(f"{ok} of {len(res)} cells finished; results in {out}")
+                    retry_failed=a.retry_failed, bases=spec.get('bases'), method_kw=spec.get('method_kw'), show_progress=False, recipe=recipe,
+                    executor=launcher, engine=engine or None, wait=not a.no_wait)
+    if a.no_wait: print(f"Submitted; run the same command again (or semicompact merge) to collect the results in {out}"); return 0
+    ok, failed = ((res.status == 'ok').sum(), (res.status == 'failed').sum()) if 'status' in res else (0, 0)
+    print(f"{ok} of {len(res)} cells finished" + (f", {failed} failed (see {Path(out)/'errors'})" if failed else '') + f"; results in {out}")
+    return 1 if failed else 0
+
+_ENGINE_FLAGS = dict(gpus='local', workers='local', gpus_per_cell=('local', 'slurm', 'ray'), cpus_per_cell=('slurm', 'ray'),
+                     partition='slurm', time='slurm', mem_gb='slurm', array_parallelism='slurm', max_requeues='slurm',
+                     address='ray', max_retries='ray')
+
+def _engine_flags(a, launcher:str) -> dict:
+    "The engine options given as flags, refused for an engine that has no such option"
+    from semicompact.core import SemicompactError
+    given = {k: getattr(a, k) for k in _ENGINE_FLAGS if getattr(a, k, None) is not None}
+    bad = [k for k in given if launcher not in _ENGINE_FLAGS[k]]
+    if bad: raise SemicompactError(f"--launcher {launcher} takes no {', '.join('--' + k.replace('_', '-') for k in bad)}")
+    return given
 
 def cmd_merge(a):
     from semicompact.study import merge_results
@@ -367,6 +384,20 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument('--out', help='study folder (runs/, results.csv)')
     st.add_argument('--shard', help="run only shard i of n, e.g. '1/4'")
     st.add_argument('--retry-failed', action='store_true', help='run again the cells recorded as failed')
+    en = st.add_argument_group('where the cells run (default: one after another in this process)')
+    en.add_argument('--launcher', choices=['serial', 'local', 'slurm', 'ray'], help="serial; local: a process per GPU of this machine; slurm: submitit job array; ray")
+    en.add_argument('--no-wait', action='store_true', help='return once the cells are submitted (slurm); run again to collect')
+    en.add_argument('--gpus', help="local: the GPU ids to use, e.g. '0,1,2,3' (default: every visible GPU)")
+    en.add_argument('--workers', type=int, help='local, without GPUs: processes at once (each gets its share of the CPU threads)')
+    en.add_argument('--gpus-per-cell', type=int, help='GPUs each cell holds (default: 1 where there are GPUs)')
+    en.add_argument('--cpus-per-cell', type=int, help='slurm, ray: CPUs each cell holds')
+    en.add_argument('--partition', help='slurm: the partition')
+    en.add_argument('--time', type=int, help='slurm: minutes per cell (a cell that runs out is requeued)')
+    en.add_argument('--mem-gb', type=float, help='slurm: memory per cell')
+    en.add_argument('--array-parallelism', type=int, help='slurm: cells running at once')
+    en.add_argument('--max-requeues', type=int, help='slurm: requeues after a time-out (default: 3)')
+    en.add_argument('--address', help="ray: the cluster ('auto', 'ray://host:10001'; default: a local Ray)")
+    en.add_argument('--max-retries', type=int, help='ray: retries when a worker dies (default: 2)')
     add_recipe_flags(st)
     st.set_defaults(func=cmd_study)
 
@@ -396,14 +427,14 @@ def main(argv:list|None=None, # Arguments (default: `sys.argv[1:]`)
     from semicompact.train import is_main_process
     quiet = nullcontext() if is_main_process() else redirect_stdout(io.StringIO())   # one process of several: the main one prints
     try:
-        with quiet: a.func(a)
+        with quiet: status = a.func(a)
     except KeyboardInterrupt:
         print('semicompact: interrupted', file=sys.stderr); return 130
     except Exception as e:
         if isinstance(e, _user_errors()):
             print(f'semicompact: error: {e}', file=sys.stderr); return 2
         raise
-    return 0
+    return status if type(status) is int else 0   # a command's exit status (study: 1 when a cell failed); other commands return their result
 
 # %% ../nbs/09_cli.ipynb #e31fa52a
 if __name__ == '__main__': sys.exit(main())

@@ -18,16 +18,17 @@ import pandas as pd
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
 from .core import SemicompactError, name_key, Recipe, as_recipe, is_int
-from .train import train_model, code_version
+from .engines import file_lock, lock_holder, LockBusy, get_executor, job_environment
+from .train import train_model, code_version, is_main_process
 from .distill import (PAPER_BASE_MODEL, PAPER_BASE_MODELS, plain_distillation, data_distillation, model_distillation,
                                  model_data_distillation)
 from .consistency import fixmatch, mixmatch, flexmatch, freematch, softmatch
 from .quantize import int8_steps
 
 # %% auto #0
-__all__ = ['METHODS', 'KEY', 'FINISHED', 'PROVENANCE', 'Method', 'resolve_method', 'method_function', 'Cell', 'parse_shard',
-           'study_cells', 'read_results', 'labelled_steps', 'run_cell', 'study_lock', 'run_study', 'merge_results',
-           'load_study_file', 'report', 'stats_ready']
+__all__ = ['METHODS', 'KEY', 'FINISHED', 'PROVENANCE', 'WHERE', 'Method', 'resolve_method', 'method_function', 'Cell',
+           'parse_shard', 'study_cells', 'read_results', 'labelled_steps', 'run_cell', 'CellJob', 'study_lock',
+           'run_study', 'merge_results', 'load_study_file', 'report', 'stats_ready']
 
 # %% ../nbs/08_study.ipynb #7052d79b
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Cell:
     seed: int
     def key(self): return (self.dataset, self.model, self.method, int(self.seed))
     def folder(self, out:Path) -> Path: return Path(out)/'runs'/self.dataset/self.model/self.method/f'seed{self.seed}'
+    def lock(self, out:Path) -> Path: return Path(out)/'locks'/self.dataset/self.model/self.method/f'seed{self.seed}.lock'
     def __str__(self): return f'{self.dataset} {self.model} {self.method} seed{self.seed}'
 
 KEY = ['dataset', 'model', 'method', 'seed']
@@ -118,30 +120,37 @@ def _provenance(folder:Path|None) -> dict:
         v = dict(semicompact=__version__, **code_version())
     return {col: v[k] for k, col in PROVENANCE.items() if k in v}
 
-def _row(cell:Cell, folder:Path, status='ok', error='', seconds=None) -> dict:
+# %% ../nbs/08_study.ipynb #ff5220ee
+WHERE = ('host', 'engine', 'job_id', 'devices', 'attempt', 'started')   # where and when a cell ran (see `job_environment`)
+
+def _now() -> str: return datetime.now(timezone.utc).isoformat(timespec='seconds')
+
+def _note_cell(folder:Path, seconds:float, **where):
+    "Keep a finished cell's wall time, end and where it ran in its run folder (`cell.json`): its row can be rebuilt from the folder alone"
+    tmp = folder/'.cell.json.tmp'
+    tmp.write_text(json.dumps(dict(cell_seconds=round(seconds, 2), finished=_now(), **where), default=str))
+    os.replace(tmp, folder/'cell.json')
+
+def _row(cell:Cell, folder:Path, status='ok', error='', seconds=None, where:dict|None=None) -> dict:
+    "The results row of `cell`: from its complete run folder (metrics.json, config.json, cell.json), or a `failed` row with its error"
     row = dict(zip(KEY, cell.key()), status=status, error=error)
+    noted = {}
     if status == 'ok':
         m = json.loads((folder/'metrics.json').read_text())
         row.update({k: v for k, v in m.items() if _scalar(v) and k not in row})
         row['status'] = m.get('status', 'ok')
         row['run'] = str(folder)
-    row.update(_provenance(folder if status == 'ok' else None))
-    noted = {}
-    if status == 'ok':   # what the driver noted in the folder when the cell finished (a row rebuilt from the folder keeps it)
-        try: noted = json.loads((folder/'cell.json').read_text())
+        try: noted = json.loads((folder/'cell.json').read_text())   # what the cell noted when it finished
         except (OSError, ValueError): noted = {}
         if not isinstance(noted, dict): noted = {}
+    row.update(_provenance(folder if status == 'ok' else None))
     if seconds is None: seconds = noted.get('cell_seconds')
     if seconds is not None: row['cell_seconds'] = round(seconds, 2)
-    row['finished'] = noted.get('finished') or datetime.now(timezone.utc).isoformat(timespec='seconds')
+    row.update({k: v for k, v in (noted if where is None else where).items() if k in WHERE and v is not None})
+    row['finished'] = noted.get('finished') or _now()
     return row
 
-def _note_cell(folder:Path, seconds:float):
-    "Keep a finished cell's wall time and end in its run folder (`cell.json`), so that a row rebuilt from the folder has them too"
-    tmp = folder/'.cell.json.tmp'
-    tmp.write_text(json.dumps(dict(cell_seconds=round(seconds, 2), finished=datetime.now(timezone.utc).isoformat(timespec='seconds'))))
-    os.replace(tmp, folder/'cell.json')
-
+# %% ../nbs/08_study.ipynb #6784019d
 def _stable_types(df:pd.DataFrame) -> pd.DataFrame:
     "Integer columns stay integers: `seed` always; a column read back as float only because some rows lack it (integral values) as nullable integers"
     if 'seed' in df: df['seed'] = df['seed'].astype('int64')
@@ -160,6 +169,7 @@ def _write_csv(rows:list[dict], path:Path):
     df.to_csv(tmp, index=False)
     os.replace(tmp, path)
 
+# %% ../nbs/08_study.ipynb #502ddbb7
 def read_results(path, # The table (a CSV file)
                  nullable:bool=False, # Integer columns with missing values as nullable integers (how the study reads its rows back), not floats
                 ) -> pd.DataFrame:
@@ -174,11 +184,11 @@ def read_results(path, # The table (a CSV file)
     if missing: raise SemicompactError(f"Results table {path} lacks the column(s) {', '.join(missing)}; a study's table has {', '.join(KEY)}, status, ...")
     return df
 
+# %% ../nbs/08_study.ipynb #2ab17b1a
 def _hms(s:float) -> str: return f"{int(s//3600)}:{int(s%3600//60):02d}:{int(s%60):02d}"
 
 def _clean_stale(folder:Path):
     "Remove what a killed run left under a temporary name next to `folder`"
-    from semicompact.train import is_main_process
     if is_main_process() and folder.parent.exists():
         for p in folder.parent.glob(f'.{folder.name}.tmp-*'): shutil.rmtree(p, ignore_errors=True)
 
@@ -187,10 +197,12 @@ def _run_base(model, dataset, path, seed, out, recipe:Recipe, show_progress, cbs
     "Train (once) the `base` cell of `model` and return its run folder"
     cell = Cell(dataset, model, 'base', seed)
     folder = cell.folder(out)
-    if not (folder/'metrics.json').exists():
-        _clean_stale(folder)
-        train_model(model, path, recipe.replace(seed=seed), folder, steps=int8_steps(model), show_progress=show_progress, cbs=cbs,
-                    weights=(weights or {}).get(model))
+    # cells running side by side (a pool, a job array) that need the same teacher: one trains it, the others wait for it
+    with file_lock(cell.lock(out), reentrant=True) if is_main_process() else nullcontext():
+        if not (folder/'metrics.json').exists():
+            _clean_stale(folder)
+            train_model(model, path, recipe.replace(seed=seed), folder, steps=int8_steps(model), show_progress=show_progress, cbs=cbs,
+                        weights=(weights or {}).get(model))
     return folder
 
 def labelled_steps(path, # A dataset root
@@ -227,6 +239,60 @@ def run_cell(cell:Cell, # The cell
     method.fn(cell.model, path, r, folder, steps=int8_steps(cell.model), show_progress=show_progress, cbs=cbs, **kw)
     return folder
 
+# %% ../nbs/08_study.ipynb #a74a4e7e
+@dataclass
+class CellJob:
+    "One cell as an engine runs it, small and picklable (paths and options, never a model or a dataset): calling it runs the cell once and returns its row"
+    cell: Cell
+    path: Path                      # the cell's dataset root
+    out: Path                       # the study folder
+    recipe: dict                    # `Recipe.as_dict()`
+    bases: dict|None = None
+    show_progress: bool = False
+    method_kw: dict|None = None
+    equal_budgets: bool = True
+    weights: dict|None = None
+    cbs: list|None = None           # fastai callbacks: in this process only (`executor='serial'`)
+
+    def __call__(self) -> dict:
+        "Run the cell unless it is done (by an earlier attempt or a duplicate, which the cell's lock makes wait): its row, `failed` with the error if it raised"
+        c, out = self.cell, Path(self.out)
+        folder = c.folder(out)
+        with file_lock(c.lock(out), reentrant=True) if is_main_process() else nullcontext():
+            if (folder/'metrics.json').exists(): return _row(c, folder)
+            where = dict(job_environment(), attempt=_attempt(out, c) if is_main_process() else None, started=_now())
+            t0 = time.perf_counter()
+            try:
+                run_cell(c, self.path, out, as_recipe(self.recipe), self.bases, self.show_progress, self.method_kw, self.cbs,
+                         self.equal_budgets, self.weights)
+            except Exception as e:
+                row = _row(c, folder, 'failed', f'{type(e).__name__}: {e}', time.perf_counter() - t0, where)
+                if is_main_process(): _note_failure(out, c, row, traceback.format_exc())
+                return row
+            if is_main_process(): _note_cell(folder, time.perf_counter() - t0, **where)
+            return _row(c, folder)
+
+    def checkpoint(self, *args, **kwargs):
+        "submitit's hook: when the job is preempted or near its time limit, requeue the cell (it starts again from a clean folder)"
+        from submitit.helpers import DelayedSubmission
+        return DelayedSubmission(self, *args, **kwargs)
+
+def _attempt(out:Path, c:Cell) -> int:
+    "Count this attempt at cell `c` (in `locks/`, beside its lock; called while holding it)"
+    f = c.lock(out).with_suffix('.attempts')
+    try: n = int(f.read_text()) + 1
+    except (OSError, ValueError): n = 1
+    f.write_text(str(n))
+    return n
+
+def _error_file(out:Path, c:Cell) -> Path: return Path(out)/'errors'/'-'.join(map(str, c.key()))
+
+def _note_failure(out:Path, c:Cell, row:dict, tb:str):
+    "A failed cell's row and traceback, in `errors/` (a later run, or a driver that did not wait, reads the row there)"
+    f = _error_file(out, c); f.parent.mkdir(exist_ok=True)
+    f.with_suffix('.txt').write_text(tb)
+    tmp = f.with_suffix('.json.tmp'); tmp.write_text(json.dumps(row, default=str)); os.replace(tmp, f.with_suffix('.json'))
+
 # %% ../nbs/08_study.ipynb #12f048b9
 def _repair(rows:dict, cells:list, out:Path) -> tuple[dict, int]:
     "Check the table's rows against the run folders: rebuild what a complete folder can tell, drop what it contradicts"
@@ -253,28 +319,79 @@ def _same(r:dict, folder:Path) -> bool:
 @contextmanager
 def study_lock(path:Path, # The lock file (beside the results table it guards)
               ):
-    "Hold the lock file `path` while the block runs; refuse when a live process holds it, take over from one that died"
-    host = socket.gethostname()
-    for _ in range(2):
-        try: fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY); break
-        except FileExistsError:
-            try: pid, owner = path.read_text().split()[:2]; pid = int(pid)
-            except (ValueError, OSError): pid, owner = None, host   # half-written: its writer died at once
-            if pid is not None and (owner != host or _alive(pid)):
-                raise SemicompactError(f"Study folder {path.parent} is in use by process {pid} on {owner} ({path.name}); wait for it to "
-                                       f"finish, or give each process its own shard (--shard i/n); delete {path} if that process is gone")
-            path.unlink(missing_ok=True)   # stale: the process that held it is gone
-    else: raise SemicompactError(f"Could not take the lock {path}")
-    os.write(fd, f"{os.getpid()} {host} {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n".encode()); os.close(fd)
-    try: yield path
-    finally: path.unlink(missing_ok=True)
+    "Hold the lock file `path` while the block runs; refuse when a live process holds it, take over from one that died (see `file_lock`)"
+    try:
+        with file_lock(path, wait=False) as p: yield p
+    except LockBusy as e:
+        if e.path != Path(path).absolute(): raise
+        h = e.holder
+        raise SemicompactError(f"Study folder {Path(path).parent} is in use by process {h['pid']} on {h['host']} ({Path(path).name}); wait for it to "
+                               f"finish, or give each process its own shard (--shard i/n); delete {path} if that process is gone") from None
 
-# %% ../nbs/08_study.ipynb #25bd56a6
-def _alive(pid:int) -> bool:
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
+# %% ../nbs/08_study.ipynb #07a93ed4
+def _load_rows(res_path:Path, cells:list, out:Path, verbose:bool, main:bool) -> dict:
+    "The table's rows by cell key, checked against the run folders (see `_repair`), with the failures noted by cells nobody waited for"
+    rows, damaged = {}, 0
+    for r in read_results(res_path, nullable=True).to_dict('records'):   # integers stay integers when some rows lack a column
+        r = {k: None if v is pd.NA else v for k, v in r.items()}
+        try: rows[(str(r['dataset']), str(r['model']), str(r['method']), int(r['seed']))] = r
+        except (TypeError, ValueError): damaged += 1   # a line cut short or edited: its cell is looked at again below
+    rows, fixed = _repair(rows, cells, out)
+    noted = 0
+    for c in cells:   # a failed cell's row, noted in errors/ by a cell whose driver did not wait (or was killed)
+        f = _error_file(out, c).with_suffix('.json')
+        if c.key() not in rows and f.exists():
+            try: rows[c.key()], noted = dict(json.loads(f.read_text()), seed=c.seed), noted + 1
+            except (OSError, ValueError): pass
+    if fixed + damaged and verbose: print(f"{res_path.name}: {fixed + damaged} row(s) did not match their run folders; rebuilt from the folders, or the cells run again")
+    if fixed + damaged + noted and main: _write_csv(list(rows.values()), res_path)
+    return rows
+
+def _pending(cells:list, rows:dict, retry_failed:bool, out:Path) -> tuple[list, list]:
+    "The cells to run, and those another process runs now (their lock is live)"
+    todo, busy = [], []
+    for c in cells:
+        r = rows.get(c.key())
+        if r is not None and (r['status'] in FINISHED or not retry_failed): continue
+        (busy if lock_holder(c.lock(out)) else todo).append(c)
+    return todo, busy
+
+def _progress_line(k:int, n:int, c:Cell, row:dict, spent:float) -> str:
+    what = ((f"f1={row['f1']:.3f}" + ('' if row['status'] == 'ok' else f" ({row['status']})")) if row['status'] in FINISHED and 'f1' in row
+            else row['status'] + (f": {str(row.get('error'))[:120]}" if row.get('error') else ''))
+    secs = row.get('cell_seconds')
+    return (f"[{k}/{n}] {c}: {what} ({'?' if secs is None else f'{secs:.0f}'} s; elapsed {_hms(spent)}, "
+            f"remaining ~{_hms(spent/k*(n-k))})")
+
+# %% ../nbs/08_study.ipynb #a73f42ad
+def _check_engine(executor, engine, wait:bool, cbs, processes:int):
+    "Refuse what an engine cannot do before anything runs"
+    serial = executor is None or executor == 'serial'
+    if not serial and cbs: raise SemicompactError("cbs (fastai callbacks) run in this process only: use executor='serial', or a method option")
+    if not serial and processes > 1: raise SemicompactError("Under accelerate launch/torchrun every cell trains on all the processes: executor must be 'serial'")
+    if not wait and (serial or executor in ('local', 'ray')):
+        raise SemicompactError(f"wait=False needs an engine that outlives this process (executor='slurm', or your own executor); got {executor or 'serial'!r}")
+    if engine is not None and not isinstance(engine, dict): raise SemicompactError(f"engine must be a dict of the engine's options, got {engine!r}")
+
+def _run_jobs(jobs:list, ex, wait:bool, verbose:bool):
+    "Run the cells' jobs here (`ex` None) or hand them all to `ex`; yield (cell, row) as each finishes"
+    if ex is None:
+        for j in jobs: yield j.cell, j()
+        return
+    with ex.batch() if hasattr(ex, 'batch') else nullcontext():   # submitit: one job array
+        handles = [(j, ex.submit(j)) for j in jobs]
+    if verbose and jobs: print(f"{len(jobs)} cells submitted to {type(ex).__name__}" + ('' if wait else ': not waiting (run the study again, or merge, to collect them)'))
+    if not wait: return
+    pending = handles
+    while pending:
+        done = [p for p in pending if p[1].done()]
+        for j, h in done:
+            try: row = h.result()
+            except Exception as e:   # the engine lost the cell (its process or node died, beyond its retries)
+                row = _row(j.cell, j.cell.folder(j.out), 'failed', f'{type(e).__name__}: {e}')
+            yield j.cell, row
+        pending = [p for p in pending if p not in done]
+        if pending and not done: time.sleep(0.5)
 
 # %% ../nbs/08_study.ipynb #ce3116db
 def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name -> root
@@ -292,10 +409,13 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
               cbs:list|None=None, # Extra fastai callbacks for the training of each cell's network
               equal_budgets:bool=True, # Every method trains for the same optimiser steps (see `run_cell`)
               weights:dict|None=None, # Model name -> a local weights file its networks start from (e.g. pretrained on another dataset)
+              executor=None, # Where the cells run: 'serial' (None), 'local', 'slurm', 'ray', or an object with `submit` (see `get_executor`)
+              engine:dict|None=None, # The engine's options, e.g. {'gpus': [0, 1]} for 'local', {'partition': 'gpu', 'time': 120} for 'slurm'
+              wait:bool=True, # Wait for every cell; False: return once they are submitted (a later `run_study` or `merge_results` collects them)
               **overrides, # Recipe options that change `recipe`, e.g. `epochs=20`
              ) -> pd.DataFrame: # The results table
-    "Run (or resume) a grid of datasets × models × methods × seeds, one run folder per cell"
-    from semicompact.train import setup_distributed, is_main_process, sync_processes
+    "Run (or resume) a grid of datasets × models × methods × seeds, one run folder per cell, on the engine `executor`"
+    from semicompact.train import setup_distributed, sync_processes, num_distrib
     setup_distributed()   # under `accelerate launch`/`torchrun`: every cell trains on all the processes, the main one writes
     main = is_main_process()
     verbose = verbose and main
@@ -307,52 +427,35 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     if not seeds or not all(is_int(s) for s in seeds):
         raise SemicompactError(f"seeds must be one or more integers, got {seeds!r}")
     recipe = as_recipe(recipe, **overrides)
+    _check_engine(executor, engine, wait, cbs, num_distrib())
     out = Path(out).expanduser(); out.mkdir(parents=True, exist_ok=True)   # only once every input is checked
     cells = study_cells(ds, models, methods, seeds, shard)
     i, n = parse_shard(shard)
     res_path = out/('results.csv' if n == 1 else f'results.shard-{i}-of-{n}.csv')
     method_kw = {resolve_method(k).name: v for k, v in (method_kw or {}).items()}
     from semicompact.data import image_cache
-    # one process per table (shards: one each); datasets larger than the image cache's memory budget are memory-mapped from out/cache
+    # one driver per table (shards: one each); datasets larger than the image cache's memory budget are memory-mapped from out/cache
     with (study_lock(out/f'.{res_path.name}.lock') if main else nullcontext()), image_cache.on_disk(out/'cache'):
         if main: (out/'study.json').write_text(json.dumps(dict(datasets={k: str(v) for k, v in ds.items()}, models=list(models), methods=list(methods),
-                                                      seeds=list(seeds), recipe=recipe.as_dict(), bases=bases, method_kw=method_kw, equal_budgets=equal_budgets, weights=weights), indent=2, default=str))
-        rows, damaged = {}, 0
-        for r in read_results(res_path, nullable=True).to_dict('records'):   # integers stay integers when some rows lack a column
-            r = {k: None if v is pd.NA else v for k, v in r.items()}
-            try: rows[(str(r['dataset']), str(r['model']), str(r['method']), int(r['seed']))] = r
-            except (TypeError, ValueError): damaged += 1   # a line cut short or edited: its cell is looked at again below
-        rows, fixed = _repair(rows, cells, out)
-        if fixed + damaged:
-            if verbose: print(f"{res_path.name}: {fixed + damaged} row(s) did not match their run folders; rebuilt from the folders, or the cells run again")
-            if main: _write_csv(list(rows.values()), res_path)
-        todo = []
-        for c in cells:
-            r = rows.get(c.key())
-            if r is not None and (r['status'] in FINISHED or not retry_failed): continue
-            todo.append(c)
-        if verbose: print(f"{len(cells)} cells, {len(cells)-len(todo)} already done, {len(todo)} to run -> {res_path}")
-        start = time.perf_counter()
-        # a notebook shows fastprogress' bar; a terminal gets one line per cell with elapsed and remaining time
-        for k, c in enumerate(progress_bar(todo) if todo and verbose and IN_NOTEBOOK else todo, 1):
-            folder, t0 = c.folder(out), time.perf_counter()
-            if (folder/'metrics.json').exists(): row = _row(c, folder)          # finished before a kill: no retraining
-            else:
-                try:
-                    run_cell(c, ds[c.dataset], out, recipe, bases, show_progress, method_kw, cbs, equal_budgets, weights)
-                    if main: _note_cell(folder, time.perf_counter() - t0)
-                    row = _row(c, folder, seconds=time.perf_counter() - t0)
-                except Exception as e:
-                    row = _row(c, folder, 'failed', f'{type(e).__name__}: {e}', time.perf_counter() - t0)
-                    if main:
-                        (out/'errors').mkdir(exist_ok=True)
-                        (out/'errors'/f"{'-'.join(map(str, c.key()))}.txt").write_text(traceback.format_exc())
-            rows[c.key()] = row
-            if main: _write_csv(list(rows.values()), res_path)
-            if verbose:
-                what = (f"f1={row['f1']:.3f}" + ('' if row['status'] == 'ok' else f" ({row['status']})")) if row['status'] in FINISHED and 'f1' in row else row['status'] + (f": {row['error'][:120]}" if row['error'] else '')
-                spent = time.perf_counter() - start
-                print(f"[{k}/{len(todo)}] {c}: {what} ({time.perf_counter()-t0:.0f} s; elapsed {_hms(spent)}, remaining ~{_hms(spent/k*(len(todo)-k))})")
+                                                      seeds=list(seeds), recipe=recipe.as_dict(), bases=bases, method_kw=method_kw, equal_budgets=equal_budgets,
+                                                      weights=weights, executor=executor if isinstance(executor, (str, type(None))) else type(executor).__name__,
+                                                      engine=engine), indent=2, default=str))
+        rows = _load_rows(res_path, cells, out, verbose, main)
+        todo, busy = _pending(cells, rows, retry_failed, out)
+        if verbose:
+            print(f"{len(cells)} cells, {len(cells)-len(todo)-len(busy)} already done, {len(todo)} to run -> {res_path}"
+                  + (f"; {len(busy)} running in another process now (their locks are live: a later run collects them)" if busy else ''))
+        jobs = [CellJob(c, ds[c.dataset], out, recipe.as_dict(), bases, show_progress, method_kw, equal_budgets, weights, cbs) for c in todo]
+        ex = get_executor(executor, out, **(engine or {}))
+        try:
+            start, finished = time.perf_counter(), _run_jobs(jobs, ex, wait, verbose)
+            # a notebook shows fastprogress' bar; a terminal gets one line per cell with elapsed and remaining time
+            for k, (c, row) in enumerate(progress_bar(finished, total=len(jobs)) if jobs and verbose and IN_NOTEBOOK else finished, 1):
+                rows[c.key()] = row
+                if main: _write_csv(list(rows.values()), res_path)
+                if verbose: print(_progress_line(k, len(jobs), c, row, time.perf_counter() - start))
+        finally:
+            if ex is not None and executor is not ex and wait and hasattr(ex, 'shutdown'): ex.shutdown()
     sync_processes()
     return read_results(res_path)
 
@@ -371,7 +474,7 @@ def merge_results(out, # Study folder holding results.shard-*.csv (and maybe res
 
 # %% ../nbs/08_study.ipynb #445ec3fb
 def load_study_file(path) -> dict:
-    "Read a study description (YAML or JSON): datasets, models, methods, seeds, out, recipe, bases"
+    "Read a study description (YAML or JSON): datasets, models, methods, seeds, out, recipe, bases, method_kw, launcher and its engine's block (local, slurm, ray)"
     path = Path(path).expanduser()
     if not path.is_file(): raise FileNotFoundError(f"Study file {path} does not exist")
     text = path.read_text()
@@ -388,8 +491,11 @@ def load_study_file(path) -> dict:
     if not isinstance(spec, dict): raise SemicompactError(f"Study file {path} must hold a mapping with datasets, models, methods")
     missing = [k for k in ('datasets', 'models', 'methods') if k not in spec]
     if missing: raise SemicompactError(f"Study file {path} lacks {', '.join(missing)}")
-    unknown = sorted(set(spec) - {'datasets', 'models', 'methods', 'seeds', 'out', 'recipe', 'bases', 'method_kw'})
-    if unknown: raise SemicompactError(f"Study file {path} has unknown key(s) {', '.join(unknown)}; valid: datasets, models, methods, seeds, out, recipe, bases, method_kw")
+    keys = ('datasets', 'models', 'methods', 'seeds', 'out', 'recipe', 'bases', 'method_kw', 'launcher', 'local', 'slurm', 'ray')
+    unknown = sorted(set(spec) - set(keys))
+    if unknown: raise SemicompactError(f"Study file {path} has unknown key(s) {', '.join(unknown)}; valid: {', '.join(keys)}")
+    for k in ('local', 'slurm', 'ray'):   # an engine's options: e.g. slurm: {partition: gpu, time: 120, gpus_per_cell: 1}
+        if k in spec and not isinstance(spec[k], dict): raise SemicompactError(f"Study file {path}: {k} must be a mapping of the engine's options")
     base = path.parent
     ds = spec['datasets']
     spec['datasets'] = {k: str(base/v) for k, v in ds.items()} if isinstance(ds, dict) else [str(base/v) for v in ds]

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).parents[1]/'semicompact'
-# DESIGN §5: cli -> study -> distill · consistency · quantize -> train -> data · models · tta; stats beside, imported by study and cli only
-LAYERS = {'core': 0, 'test_utils': 0, 'pixels': 0.5, 'data': 1, 'models': 1, 'tta': 1, 'stats': 1, 'train': 2,
+# DESIGN §5: cli -> study -> distill · consistency · quantize -> train -> data · models · tta; stats beside, imported by study and cli only;
+# engines (where a study's cells run, lock files) below data, without torch: a pool's worker sets its devices before torch is imported
+LAYERS = {'core': 0, 'test_utils': 0, 'pixels': 0.5, 'engines': 0.5, 'data': 1, 'models': 1, 'tta': 1, 'stats': 1, 'train': 2,
           'distill': 3, 'consistency': 3, 'quantize': 3, 'study': 4, 'cli': 5}
 TORCH = ('torch', 'torchvision', 'fastai', 'timm', 'accelerate', 'onnxruntime')
 
@@ -56,7 +57,7 @@ def test_no_module_imports_another_modules_private_name():
 def test_train_knows_nothing_of_int8():
     assert 'quantize' not in _imports(PKG/'train.py')[0]
 
-@pytest.mark.parametrize('mod', ['core', 'pixels', 'stats', 'test_utils'])
+@pytest.mark.parametrize('mod', ['core', 'pixels', 'engines', 'stats', 'test_utils'])
 def test_light_modules_import_no_torch(mod):
     assert not _imports(PKG/f'{mod}.py')[1] & set(TORCH)
     r = subprocess.run([sys.executable, '-c', f"import sys, semicompact.{mod}; print(sorted(set(sys.modules) & {set(TORCH)!r}))"],
