@@ -126,7 +126,10 @@ def check_code(out:Path, a) -> dict:
             if f.exists():
                 dest = out/'stale'/str(r.source)/f.relative_to(out)
                 dest.parent.mkdir(parents=True, exist_ok=True); shutil.move(str(f), str(dest))
-        if len(old): print(f"{len(old)} cell(s) of other code ({', '.join(sorted(map(str, set(old.source))))}) moved to {out/'stale'}: they run again")
+        if len(old):
+            print(f"{len(old)} cell(s) of other code ({', '.join(sorted(map(str, set(old.source))))}) moved to {out/'stale'}: they run again")
+            keep = read_results(out/'results.csv', nullable=True)   # the table holds only rows of this code: cells not run again yet have none
+            keep[keep.source.astype(str) == cur['source']].to_csv(out/'results.csv', index=False)
     return cur
 
 def check_protocol(out:Path, protocol:dict):

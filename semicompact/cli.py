@@ -244,11 +244,9 @@ def _add_train_flags(p):
     add_recipe_flags(p)
     p.add_argument('--quiet', action='store_true', help='no progress bars')
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='semicompact', description='Semi-supervised learning for compact image classifiers (biomedical images).')
-    sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    sub.required = True
-
+# %% ../nbs/09_cli.ipynb #fd762df6
+def _training_commands(sub):
+    "demo, train, distill: the commands that train one network"
     d = sub.add_parser('demo', help='train a compact model on the embedded digits dataset and print its test metrics')
     d.add_argument('--model', default='resnet18', help='model name (default: resnet18)')
     d.add_argument('--n-labelled', type=int, default=10, help='labelled images per class (default: 10)')
@@ -280,6 +278,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_train_flags(ds)
     ds.set_defaults(func=cmd_distill)
 
+# %% ../nbs/09_cli.ipynb #cdc4bf41
+def _method_commands(sub):
+    "fixmatch, mixmatch, flexmatch, freematch, softmatch: a consistency method's options as flags"
     for name, help_ in (('fixmatch', 'FixMatch (Sohn et al. 2020): consistency between weak and strong views of unlabelled images'),
                         ('mixmatch', 'MixMatch (Berthelot et al. 2019): guessed, sharpened labels and MixUp over labelled and unlabelled images'),
                         ('flexmatch', 'FlexMatch (Zhang et al. 2021): FixMatch with per-class thresholds that follow each class\'s learning status'),
@@ -326,6 +327,9 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument('--no-ema', dest='ema', action='store_const', const=None, help='no EMA: evaluate the trained weights (the paper)')
         _add_train_flags(c)
 
+# %% ../nbs/09_cli.ipynb #56a51815
+def _deployment_commands(sub):
+    "efficiency, export, split, models: deploying, preparing data, choosing a network"
     ef = sub.add_parser('efficiency', help="the paper's Table 13: size, FLOPs and CPU latency of models, float and int8")
     ef.add_argument('models', nargs='*', help='model names (default: the whole registry)')
     ef.add_argument('--size', type=int, default=224, help='input side (default: 224)')
@@ -363,6 +367,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument('--size', type=int, default=224, help='input side for the FLOP count (default: 224)')
     m.set_defaults(func=cmd_models)
 
+# %% ../nbs/09_cli.ipynb #d4a70129
+def _study_commands(sub):
+    "compare, study, merge, report: comparing methods and networks, and running a study on an engine"
     c = sub.add_parser('compare', help='statistical comparison of groups (models, methods) over blocks (datasets) in a results CSV')
     c.add_argument('results', help='CSV with one row per run (e.g. a study\'s results.csv)')
     c.add_argument('--group', required=True, help="column of the groups compared, e.g. 'model' or 'method'")
@@ -411,6 +418,13 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument('--value', default='f1', help='measure compared (default: f1)')
     rp.add_argument('--base', default='base', help='method the gains are measured from (default: base)')
     rp.set_defaults(func=cmd_report)
+
+# %% ../nbs/09_cli.ipynb #00c6197a
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog='semicompact', description='Semi-supervised learning for compact image classifiers (biomedical images).')
+    sub = p.add_subparsers(dest='command', metavar='COMMAND')
+    sub.required = True
+    for add in (_training_commands, _method_commands, _deployment_commands, _study_commands): add(sub)
     return p
 
 # %% ../nbs/09_cli.ipynb #bb98f69c

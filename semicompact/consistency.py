@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from fastcore.basics import store_attr
+from fastcore.basics import patch, store_attr
 from .core import SemicompactError, Recipe, as_recipe, split_options, quiet_imports, check_option, is_int, is_number
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.callback.core import Callback
@@ -31,10 +31,10 @@ from .tta import norm_stats
 # %% auto #0
 __all__ = ['RA_OPS', 'FixMatch', 'MixMatch', 'FileIndex', 'unlabelled_float_dl', 'weak_augment', 'rand_augment', 'cutout',
            'strong_augment', 'fixmatch_unlabelled_loss', 'sharpen_probs', 'mixup_weight', 'linear_rampup',
-           'unlabelled_bs', 'UnlabelledCallback', 'FixMatchCallback', 'bn_stats_frozen', 'MixMatchCallback',
-           'flexmatch_thresholds', 'freematch_thresholds', 'freematch_fairness_loss', 'softmatch_weights',
-           'uniform_alignment', 'AdaptiveMatchCallback', 'FlexMatchCallback', 'FreeMatchCallback', 'SoftMatchCallback',
-           'fixmatch', 'mixmatch', 'flexmatch', 'freematch', 'softmatch']
+           'unlabelled_bs', 'UnlabelledCallback', 'WeakStrongCallback', 'FixMatchCallback', 'bn_stats_frozen',
+           'MixMatchCallback', 'flexmatch_thresholds', 'freematch_thresholds', 'freematch_fairness_loss',
+           'softmatch_weights', 'uniform_alignment', 'AdaptiveMatchCallback', 'FlexMatchCallback', 'FreeMatchCallback',
+           'SoftMatchCallback', 'fixmatch', 'mixmatch', 'flexmatch', 'freematch', 'softmatch']
 
 # %% ../nbs/05_consistency.ipynb #29a1fa45
 class FileIndex(Transform):
@@ -261,56 +261,84 @@ class UnlabelledCallback(Callback):
 
     def norm(self, u): return (u - self.mean.to(u.dtype))/self.std.to(u.dtype)
 
-    def before_train(self):
-        "Swap in the semi-supervised loss (and the raw weights back after an EMA validation)"
-        self._restore_raw()
-        if not self._swapped: self.old_lf, self.learn.loss_func, self._swapped = self.learn.loss_func, self.lf, True
-    def after_train(self):
-        "Restore the learner's loss function"
-        if self._swapped: self.learn.loss_func, self._swapped = self.old_lf, False
-    def after_cancel_train(self): self.after_train()
-    def after_cancel_fit(self): self.after_train()
-    def after_fit(self): self.after_train()
+# %% ../nbs/05_consistency.ipynb #8a834ee6
+@patch
+def before_train(self:UnlabelledCallback):
+    "Swap in the semi-supervised loss (and the raw weights back after an EMA validation)"
+    self._restore_raw()
+    if not self._swapped: self.old_lf, self.learn.loss_func, self._swapped = self.learn.loss_func, self.lf, True
 
-    def after_batch(self):
-        if self.training: self.step += 1
+@patch
+def after_train(self:UnlabelledCallback):
+    "Restore the learner's loss function"
+    if self._swapped: self.learn.loss_func, self._swapped = self.old_lf, False
 
-    # EMA of the weights, used for evaluation
-    def _state(self): return [t for t in self.learn.model.state_dict().values() if t.is_floating_point()]
-    def ema_decay(self, t:int) -> float:
-        "The EMA's decay at global step `t`: min(ema, (1+t)/(10+t)), so the first steps' weights are not averaged in for long"
-        return min(self.ema, (1 + t)/(10 + t))
-    def after_step(self):
-        if self.ema:
-            with torch.no_grad(): torch._foreach_lerp_(self._ema, self._state(), 1 - self.ema_decay(self.step))
-    def before_validate(self):
-        if self.ema and self._raw is None:
-            cur = self._state()
-            self._raw = [t.detach().clone() for t in cur]
-            with torch.no_grad(): torch._foreach_copy_(cur, self._ema)
-    def _restore_raw(self):
-        if self.ema and self._raw is not None:
-            with torch.no_grad(): torch._foreach_copy_(self._state(), self._raw)
-            self._raw = None
+@patch
+def after_cancel_train(self:UnlabelledCallback): self.after_train()
+@patch
+def after_cancel_fit(self:UnlabelledCallback): self.after_train()
+@patch
+def after_fit(self:UnlabelledCallback): self.after_train()
 
-    def before_epoch(self): self._reset()
-    def _reset(self): self._sums, self._n = None, 0
-    def _record(self, *vals):
-        v = torch.stack([torch.as_tensor(o, dtype=torch.float32, device=vals[0].device).detach() for o in vals])
-        self._sums = v if self._sums is None else self._sums + v   # stays on the device: no sync per step
-        self._n += 1
-    def epoch_log(self) -> dict:
-        "Means over this epoch's training steps (NaN before any step)"
-        if not self._n: return {k: float('nan') for k in self._log_names}
-        return dict(zip(self._log_names, (self._sums/self._n).tolist()))
+@patch
+def after_batch(self:UnlabelledCallback):
+    "Count the optimiser steps of the whole training (`progress` reads them)"
+    if self.training: self.step += 1
+
+# %% ../nbs/05_consistency.ipynb #d3162c38
+@patch
+def _state(self:UnlabelledCallback): return [t for t in self.learn.model.state_dict().values() if t.is_floating_point()]
+
+@patch
+def ema_decay(self:UnlabelledCallback, t:int) -> float:
+    "The EMA's decay at global step `t`: min(ema, (1+t)/(10+t)), so the first steps' weights are not averaged in for long"
+    return min(self.ema, (1 + t)/(10 + t))
+
+@patch
+def after_step(self:UnlabelledCallback):
+    "Move the EMA of the weights towards the weights just updated"
+    if self.ema:
+        with torch.no_grad(): torch._foreach_lerp_(self._ema, self._state(), 1 - self.ema_decay(self.step))
+
+@patch
+def before_validate(self:UnlabelledCallback):
+    "Validate (and so test, and keep) the EMA's weights; the raw ones come back before the next training epoch"
+    if self.ema and self._raw is None:
+        cur = self._state()
+        self._raw = [t.detach().clone() for t in cur]
+        with torch.no_grad(): torch._foreach_copy_(cur, self._ema)
+
+@patch
+def _restore_raw(self:UnlabelledCallback):
+    if self.ema and self._raw is not None:
+        with torch.no_grad(): torch._foreach_copy_(self._state(), self._raw)
+        self._raw = None
+
+# %% ../nbs/05_consistency.ipynb #dc39363c
+@patch
+def before_epoch(self:UnlabelledCallback): self._reset()
+@patch
+def _reset(self:UnlabelledCallback): self._sums, self._n = None, 0
+
+@patch
+def _record(self:UnlabelledCallback, *vals):
+    "Add this step's values (`_log_names`) to the epoch's sums, on the device (no synchronisation per step)"
+    v = torch.stack([torch.as_tensor(o, dtype=torch.float32, device=vals[0].device).detach() for o in vals])
+    self._sums = v if self._sums is None else self._sums + v
+    self._n += 1
+
+@patch
+def epoch_log(self:UnlabelledCallback) -> dict:
+    "Means over this epoch's training steps (NaN before any step)"
+    if not self._n: return {k: float('nan') for k in self._log_names}
+    return dict(zip(self._log_names, (self._sums/self._n).tolist()))
 
 # %% ../nbs/05_consistency.ipynb #e8669653
-class FixMatchCallback(UnlabelledCallback):
-    "FixMatch (Sohn et al., 2020) for a fastai `Learner`: weak/strong views of unlabelled images, confidence-masked pseudo-labels"
+class WeakStrongCallback(UnlabelledCallback):
+    "Weak and strong views of unlabelled images in one forward pass with the labelled batch, and Lx + the method's unlabelled loss (the base of FixMatch, FlexMatch, FreeMatch, SoftMatch)"
     _log_names = ('lx', 'lu', 'mask_rate')
     def __init__(self,
                  mu:float=7, # Unlabelled images per labelled image in a step
-                 tau:float=0.95, # Confidence threshold of the pseudo-labels
                  lambda_u:float=1., # Weight of the unlabelled loss
                  flip:bool=True, # Random horizontal flips in both views (False for digits, text, ...)
                  translate:float=0.125, # Largest shift of the weak view (share of the side)
@@ -322,8 +350,7 @@ class FixMatchCallback(UnlabelledCallback):
                  epochs:int|None=None, # Epochs of the whole training, both stages, for the EMA's and schedules' global step count
                 ):
         super().__init__(mu, files, num_workers, epochs, ema)
-        store_attr('tau,lambda_u,flip,translate,n_ops,cutout')
-        check_option('tau', tau, lambda v: is_number(v) and 0 <= v <= 1, 'a confidence in [0, 1] (the paper: 0.95; 95 is not a confidence)')
+        store_attr('lambda_u,flip,translate,n_ops,cutout')
         check_option('lambda_u', lambda_u, lambda v: is_number(v) and v >= 0, 'a number >= 0')
         check_option('translate', translate, lambda v: is_number(v) and 0 <= v <= 0.5, 'a share of the side in [0, 0.5]')
         check_option('n_ops', n_ops, lambda v: is_int(v) and 0 <= v <= len(RA_OPS), f'an integer in [0, {len(RA_OPS)}]')
@@ -346,9 +373,8 @@ class FixMatchCallback(UnlabelledCallback):
         self.learn.pred = p[:self.n_l]
 
     def unlabelled_loss(self, logits_weak, logits_strong) -> tuple:
-        "(the unlabelled part of the loss, weights included; the values logged after lx: lu, mask rate, ...)"
-        lu, rate = fixmatch_unlabelled_loss(logits_weak, logits_strong, self.tau)
-        return self.lambda_u*lu, (lu, rate)
+        "(the unlabelled part of the loss, weights included; the values logged after lx): what each method defines"
+        raise NotImplementedError
 
     def lf(self, pred, *yb):
         "Lx + λu·Lu in training, the learner's own loss otherwise"
@@ -358,6 +384,23 @@ class FixMatchCallback(UnlabelledCallback):
         del self.pw, self.ps
         self._record(lx, *logged)
         return lx + lu
+
+# %% ../nbs/05_consistency.ipynb #ffe0a034
+class FixMatchCallback(WeakStrongCallback):
+    "FixMatch (Sohn et al., 2020) for a fastai `Learner`: weak/strong views of unlabelled images, confidence-masked pseudo-labels"
+    def __init__(self,
+                 mu:float=7, # Unlabelled images per labelled image in a step
+                 tau:float=0.95, # Confidence threshold of the pseudo-labels
+                 **kwargs, # `WeakStrongCallback`'s other options: lambda_u, flip, translate, n_ops, cutout, ema, files, num_workers, epochs
+                ):
+        super().__init__(mu, **kwargs)
+        check_option('tau', tau, lambda v: is_number(v) and 0 <= v <= 1, 'a confidence in [0, 1] (the paper: 0.95; 95 is not a confidence)')
+        self.tau = tau
+
+    def unlabelled_loss(self, logits_weak, logits_strong) -> tuple:
+        "The cross-entropy of the strong views against the weak views' confident predictions (confidence ≥ τ): (λu·Lu; Lu, mask rate)"
+        lu, rate = fixmatch_unlabelled_loss(logits_weak, logits_strong, self.tau)
+        return self.lambda_u*lu, (lu, rate)
 
 # %% ../nbs/05_consistency.ipynb #df5073aa
 @contextmanager
@@ -405,41 +448,45 @@ class MixMatchCallback(UnlabelledCallback):
         check_option('translate', translate, lambda v: is_number(v) and 0 <= v <= 0.5, 'a share of the side in [0, 0.5]')
         check_option('tau', tau, lambda v: is_number(v) and 0 <= v <= 1, 'a confidence in [0, 1]')
 
-    def before_batch(self):
-        "Guess labels for the unlabelled batch, then MixUp labelled and unlabelled images"
-        x, y = self.x, self.y
-        u = self.draw()
-        if u.shape[-2:] != x.shape[-2:]: u = F.interpolate(u, size=x.shape[-2:], mode='bilinear', antialias=True)
-        views = torch.cat([self.norm(weak_augment(u, self.flip, self.translate)) for _ in range(self.k)]).to(x.dtype)
-        with torch.no_grad(), bn_stats_frozen(self.learn.model):   # label guessing leaves the running statistics alone
-            p = self.learn.model(views).float().softmax(1).view(self.k, len(u), -1).mean(0)
-            q = sharpen_probs(p, self.T)
-        n_cls = p.shape[1]
-        xs = torch.cat([x, views])
-        ts = torch.cat([F.one_hot(y.long().view(-1), n_cls).float(), q.repeat(self.k, 1)])
-        lam = mixup_weight(self.alpha).item()
-        perm = torch.randperm(len(xs), device=xs.device)
-        self.n_l, self.lam = len(x), lam
-        self.targets = lam*ts + (1 - lam)*ts[perm]
-        self.w_u = self.lambda_u*(linear_rampup(self.progress, self.rampup) if self.rampup is not None
-                                  else min(1., self.step/self.rampup_steps) if self.rampup_steps else 1.)
-        self._conf = (p.max(1)[0] >= self.tau).float().mean()
-        self.learn.xb = (lam*xs + (1 - lam)*xs[perm],)
+# %% ../nbs/05_consistency.ipynb #7ee4344b
+@patch
+def before_batch(self:MixMatchCallback):
+    "Guess labels for the unlabelled batch, then MixUp labelled and unlabelled images"
+    x, y = self.x, self.y
+    u = self.draw()
+    if u.shape[-2:] != x.shape[-2:]: u = F.interpolate(u, size=x.shape[-2:], mode='bilinear', antialias=True)
+    views = torch.cat([self.norm(weak_augment(u, self.flip, self.translate)) for _ in range(self.k)]).to(x.dtype)
+    with torch.no_grad(), bn_stats_frozen(self.learn.model):   # label guessing leaves the running statistics alone
+        p = self.learn.model(views).float().softmax(1).view(self.k, len(u), -1).mean(0)
+        q = sharpen_probs(p, self.T)
+    n_cls = p.shape[1]
+    xs = torch.cat([x, views])
+    ts = torch.cat([F.one_hot(y.long().view(-1), n_cls).float(), q.repeat(self.k, 1)])
+    lam = mixup_weight(self.alpha).item()
+    perm = torch.randperm(len(xs), device=xs.device)
+    self.n_l, self.lam = len(x), lam
+    self.targets = lam*ts + (1 - lam)*ts[perm]
+    self.w_u = self.lambda_u*(linear_rampup(self.progress, self.rampup) if self.rampup is not None
+                              else min(1., self.step/self.rampup_steps) if self.rampup_steps else 1.)
+    self._conf = (p.max(1)[0] >= self.tau).float().mean()
+    self.learn.xb = (lam*xs + (1 - lam)*xs[perm],)
 
-    def after_pred(self):
-        "Keep the labelled predictions in `learn.pred`, the unlabelled ones here"
-        p = self.learn.pred
-        self.pu, self.learn.pred = p[self.n_l:], p[:self.n_l]
+@patch
+def after_pred(self:MixMatchCallback):
+    "Keep the labelled predictions in `learn.pred`, the unlabelled ones here"
+    p = self.learn.pred
+    self.pu, self.learn.pred = p[self.n_l:], p[:self.n_l]
 
-    def lf(self, pred, *yb):
-        "Soft cross-entropy on the mixed labelled part + λu · L2 on the mixed unlabelled part"
-        if not self.training or not hasattr(self, 'pu'): return self.old_lf(pred, *yb)
-        tx, tu = self.targets[:self.n_l], self.targets[self.n_l:]
-        lx = -(tx*F.log_softmax(pred.float(), 1)).sum(1).mean()
-        lu = ((self.pu.float().softmax(1) - tu)**2).mean()
-        del self.pu
-        self._record(lx, lu, self._conf, torch.tensor(self.w_u, device=lx.device))
-        return lx + self.w_u*lu
+@patch
+def lf(self:MixMatchCallback, pred, *yb):
+    "Soft cross-entropy on the mixed labelled part + λu · L2 on the mixed unlabelled part"
+    if not self.training or not hasattr(self, 'pu'): return self.old_lf(pred, *yb)
+    tx, tu = self.targets[:self.n_l], self.targets[self.n_l:]
+    lx = -(tx*F.log_softmax(pred.float(), 1)).sum(1).mean()
+    lu = ((self.pu.float().softmax(1) - tu)**2).mean()
+    del self.pu
+    self._record(lx, lu, self._conf, torch.tensor(self.w_u, device=lx.device))
+    return lx + self.w_u*lu
 
 # %% ../nbs/05_consistency.ipynb #fe0627ab
 def _counts(x:torch.Tensor, n:int, weights:torch.Tensor|None=None) -> torch.Tensor:
@@ -510,11 +557,11 @@ def _read_state(state) -> dict:
     from safetensors.torch import load_file
     return load_file(str(p))
 
-class AdaptiveMatchCallback(FixMatchCallback):
-    "FixMatch's views, forward and logging, with a per-image weight computed from state that follows training (the base of FlexMatch, FreeMatch, SoftMatch)"
+class AdaptiveMatchCallback(WeakStrongCallback):
+    "Weak/strong views, forward and logging, with a per-image weight computed from state that follows training (the base of FlexMatch, FreeMatch, SoftMatch)"
     _state_names = ()
     def __init__(self, state=None, # State to start from (a run folder, its state file or a dict: resuming); None: the method's initial state
-                 **kwargs, # `FixMatchCallback`'s options
+                 **kwargs, # `WeakStrongCallback`'s options
                 ):
         super().__init__(**kwargs)
         self.init_state, self.n_classes = None if state is None else _read_state(state), None   # a missing file fails here, not mid-run
@@ -568,11 +615,12 @@ class FlexMatchCallback(AdaptiveMatchCallback):
                  tau:float=0.95, # Upper threshold: a class learned as well as the best one gets τ
                  warmup:bool=True, # Threshold warm-up: images never selected count as a class, so thresholds start near 0 and rise
                  mapping:str='convex', # Mapping of the learning status to the threshold: 'convex' (β/(2−β)) or 'linear'
-                 **kwargs, # `FixMatchCallback`'s options (mu, lambda_u, flip, ema, ...) and `state`
+                 **kwargs, # `WeakStrongCallback`'s options (mu, lambda_u, flip, ema, ...) and `state`
                 ):
-        super().__init__(tau=tau, **kwargs)
+        super().__init__(**kwargs)
+        check_option('tau', tau, lambda v: is_number(v) and 0 <= v <= 1, 'a confidence in [0, 1] (the paper: 0.95)')
         check_option('mapping', mapping, lambda v: v in ('convex', 'linear'), "'convex' or 'linear'")
-        self.warmup, self.mapping = warmup, mapping
+        self.tau, self.warmup, self.mapping = tau, warmup, mapping
 
     def reset_state(self):
         self.selected = torch.full((len(self.files),), -1, dtype=torch.long, device=self._device())
@@ -599,9 +647,8 @@ class FreeMatchCallback(AdaptiveMatchCallback):
     def __init__(self,
                  momentum:float=0.999, # Momentum λ of the EMAs (τ_t, p̃_t, h̃_t)
                  lambda_f:float=0.01, # Weight of the self-adaptive fairness term (USB's default)
-                 **kwargs, # `FixMatchCallback`'s options (mu, lambda_u, flip, ema, ...) and `state`
+                 **kwargs, # `WeakStrongCallback`'s options (mu, lambda_u, flip, ema, ...) and `state`: no fixed threshold, its thresholds follow training
                 ):
-        if 'tau' in kwargs: raise SemicompactError(f"{type(self).__name__} has no fixed threshold: tau is not one of its options (its thresholds follow training; see momentum)")
         super().__init__(**kwargs)
         check_option('momentum', momentum, lambda v: is_number(v) and 0 <= v < 1, 'a number in [0, 1), e.g. 0.999')
         check_option('lambda_f', lambda_f, lambda v: is_number(v) and v >= 0, 'a number >= 0')
@@ -639,9 +686,8 @@ class SoftMatchCallback(AdaptiveMatchCallback):
                  n_sigma:float=2., # Width of the Gaussian in standard deviations (the paper's 2)
                  momentum:float=0.999, # Momentum of the EMAs of μ_t, σ_t² and the mean prediction
                  dist_align:bool=True, # Uniform distribution alignment of the weak predictions before weighting
-                 **kwargs, # `FixMatchCallback`'s options (mu, lambda_u, flip, ema, ...) and `state`
+                 **kwargs, # `WeakStrongCallback`'s options (mu, lambda_u, flip, ema, ...) and `state`: no fixed threshold, every pseudo-label is weighted
                 ):
-        if 'tau' in kwargs: raise SemicompactError(f"{type(self).__name__} has no fixed threshold: tau is not one of its options (every pseudo-label is weighted; see n_sigma, momentum)")
         super().__init__(**kwargs)
         check_option('n_sigma', n_sigma, lambda v: is_number(v) and v > 0, 'a number > 0')
         check_option('momentum', momentum, lambda v: is_number(v) and 0 <= v < 1, 'a number in [0, 1), e.g. 0.999')

@@ -398,6 +398,7 @@ def load(self:ImageCache, files:list, # Image files
     dropped = set(bad)
     return [f for f in files if f not in dropped], bad
 
+# %% ../nbs/00_data.ipynb #4c21ab28
 @patch
 def get(self:ImageCache, file, # Image file
         size:int, # Side of the decoded image

@@ -285,6 +285,107 @@ def _pseudo_label_metrics(pl:pd.DataFrame, classes, known:bool) -> dict:
                 pseudo_label_accuracy=acc(kept), pseudo_label_accuracy_all=acc(pl), labelled_only=not len(kept),
                 mean_confidence=float(pl.confidence.mean()), mean_agreement_kept=float(kept.agreement.mean()) if len(kept) else None)
 
+# %% ../nbs/04_distill.ipynb #cde0e632
+def _distill_views(method:str, n_bases:int, transforms, confidence, view_check, balance) -> tuple[list, float]:
+    "Check a distillation's options against its method before anything is trained: (its test-time views, the confidence)"
+    name = DISTILL_METHODS[method]
+    if method not in _ENSEMBLES and n_bases != 1:
+        raise SemicompactError(f"{name} takes one base model, got {n_bases}; use model or model-data distillation for an ensemble")
+    if method in _ENSEMBLES and n_bases < 2:
+        raise SemicompactError(f"{name} ensembles several base models (the paper: {', '.join(PAPER_BASE_MODELS)}), got {n_bases}")
+    if method not in _VIEWS and transforms:
+        raise SemicompactError(f"{name} uses no test-time transforms (got {transforms!r}); use data or model-data distillation")
+    views = get_transforms(PAPER_TRANSFORMS if transforms is None and method in _VIEWS else transforms)
+    if method in _VIEWS and not views: raise SemicompactError(f"{name} needs at least one test-time transform")
+    check_option('view_check', view_check, lambda v: v is None or (is_number(v) and 0 <= v <= 1), 'None (keep every view) or a share in [0, 1], e.g. 0.2')
+    check_option('balance', balance, isinstance(balance, bool), 'True or False')
+    return views, _check_confidence(confidence)
+
+@dataclass
+class _Teachers:
+    "The base models of a distillation: every one trained or loaded, and those that label (better than chance, unless kept)"
+    learners: list; seconds: list; histories: list; names: list; keys: list; quality: list; used: list
+    @property
+    def labelling(self) -> list: return [b for b, u in zip(self.learners, self.used) if u]
+
+def _get_teachers(sources, path, base_recipe, lay, path_unlabelled, show_progress, keep_weak:bool) -> _Teachers:
+    "Train or load each base model, and leave out (with a warning) those no better than chance on their validation images"
+    learners, seconds, hist = zip(*[_teacher(kind, src, path, base_recipe, lay, path_unlabelled, show_progress) for kind, src in sources])
+    names = [getattr(b, 'model_name', 'model') for b in learners]
+    quality = [teacher_quality(b) for b in learners]
+    t = _Teachers(list(learners), list(seconds), list(hist), names, _keys(names), quality, [q['better_than_chance'] or keep_weak for q in quality])
+    if not all(t.used):
+        accs = ', '.join(f"{k} {q['valid_accuracy']:.3f} (chance {q['chance']:.3f})" for k, q, u in zip(t.keys, t.quality, t.used) if not u)
+        warnings.warn(f"Teacher(s) left out, no better than chance on their validation images: {accs}; keep_weak_teachers=True keeps them")
+    return t
+
+# %% ../nbs/04_distill.ipynb #42d4a0ea
+@dataclass
+class _PseudoLabels:
+    "What the teachers said of the unlabelled images, and what the student trains on"
+    table: pd.DataFrame        # every unlabelled image: label, confidence, agreement, kept (and true_label where known)
+    train: pd.DataFrame        # the kept pseudo-labels the student trains on (balanced when asked)
+    views: list                # the views used (after the view check)
+    requested: list            # the views asked for
+    changes: dict              # the change rate of each view
+    dropped: list              # the views left out
+    seconds: float
+    known: bool                # whether the true labels of the unlabelled images are known (split.csv)
+    labelled: dict             # labelled images per class
+    missing: list              # classes without a kept pseudo-label
+    note: str|None             # why the student learnt from the labelled images alone, if it did
+
+def _label_unlabelled(teachers:_Teachers, lay, views, confidence, view_check, balance, bs, method) -> _PseudoLabels:
+    "The teachers label the unlabelled images over the views that pass the view check; the kept labels, balanced when asked"
+    t0, unl = time.perf_counter(), lay.unlabelled_files()
+    changes, dropped = _check_views(teachers.labelling, unl, views, view_check, bs)
+    requested, views = [n for n, _ in views], [v for v in views if v[0] not in dropped]
+    pl = pseudo_label(teachers.labelling, unl, [f for _, f in views], confidence, bs=bs) if teachers.labelling else _no_pseudo_labels(unl)
+    seconds, truth = time.perf_counter() - t0, _truth(lay)
+    true = [truth.get(str(Path(f).resolve())) for f in pl.file]
+    known = any(t is not None for t in true)
+    if known: pl['true_label'] = true
+    kept = pl[pl.kept]
+    labelled = lay.labelled().label.value_counts().reindex(lay.classes, fill_value=0).to_dict()
+    missing = [c for c in lay.classes if len(kept) and not (kept.label == c).any()]
+    if missing: warnings.warn(f"No pseudo-label kept for class(es) {', '.join(missing)}: the student sees them only in their labelled images")
+    note = None
+    if not len(kept):
+        why = "every teacher is no better than chance" if not teachers.labelling else f"no pseudo-label reached confidence {confidence}"
+        note = f"No pseudo-labels ({why}): the target was trained on the labelled images alone, so this run is not a result of {DISTILL_METHODS[method]}"
+        warnings.warn(note)
+    return _PseudoLabels(pl, balance_pseudo_labels(pl, labelled) if balance else kept, views, requested, changes, dropped, seconds,
+                         known, labelled, missing, note)
+
+# %% ../nbs/04_distill.ipynb #e4f9cf89
+def _distill_metrics(method, target, student, check, teachers:_Teachers, pls:_PseudoLabels, classes, confidence) -> dict:
+    "The run's metrics.json: the student's test metrics, the teachers', the pseudo-labels', the student check, the status"
+    tm, n_kept = student.test_metrics, int(pls.table.kept.sum())
+    models = {k: dict(model=n, role='base', **{a: v for a, v in b.test_metrics.items() if a in TEST_KEYS})
+              for k, n, b in zip(teachers.keys, teachers.names, teachers.learners)}
+    models['model'] = dict(model=target, role='target', **{a: v for a, v in tm.items() if a in TEST_KEYS})
+    return dict(**{a: tm[a] for a in TEST_KEYS if a in tm},
+                method=method, target_model=target, base_models=teachers.names, transforms=[n for n, _ in pls.views], confidence=confidence,
+                models=models, **_pseudo_label_metrics(pls.table, classes, pls.known), note=pls.note,
+                labelled_class_counts=pls.labelled, classes_without_pseudo_labels=pls.missing, n_train_pseudo=int(len(pls.train)),
+                train_class_counts={c: int((pls.train.label == c).sum()) for c in classes}, view_changes=pls.changes, views_dropped=pls.dropped,
+                **check, status='no_pseudo_labels' if not n_kept else 'student_below_base' if check['student_below_base'] else 'ok',
+                teachers={k: dict(model=n, used=u, **{a: q[a] for a in ('valid_accuracy', 'chance')})
+                          for k, n, u, q in zip(teachers.keys, teachers.names, teachers.used, teachers.quality)},
+                base_train_seconds=dict(zip(teachers.keys, teachers.seconds)), pseudo_label_seconds=pls.seconds,
+                **{a: tm.get(a) for a in ('train_seconds', 'eval_seconds', 'epochs', 'n_train', 'n_valid', *student.fit_log)},
+                processes=tm.get('processes', 1))
+
+def _save_distillation(output_path, overwrite, student, config, metrics, teachers:_Teachers, pls:_PseudoLabels) -> Path:
+    "Write the run folder: the student's run, each teacher's weights and history, the pseudo-label table"
+    with run_folder(output_path, overwrite) as tmp:
+        save_run(tmp, student, config, metrics, student.history)
+        for k, b, h in zip(teachers.keys, teachers.learners, teachers.histories):
+            save_weights(b.model, tmp/f'{k}.safetensors')
+            if h is not None: h.to_csv(tmp/f'{k}_history.csv', index=False)
+        pls.table.to_csv(tmp/'pseudo_labels.csv', index=False)
+    return Path(output_path).expanduser()
+
 # %% ../nbs/04_distill.ipynb #c91166ab
 def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_distillation' or 'model_data_distillation' (or 'plain', 'data', 'model', 'model-data')
             model:str, # The target: the compact network to train
@@ -309,98 +410,38 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
             **overrides, # Recipe options that change `recipe`, e.g. `epochs=10`
            ) -> DistillResult:
     "Self-training: `base_models` label the unlabelled images of `path`, `model` learns from labelled + confident pseudo-labels"
-    t_start = time.perf_counter()
-    method = _method(method)
+    t_start, method = time.perf_counter(), _method(method)
     r = as_recipe(recipe, **split_options(overrides, what='training option')[0])
-    br = as_recipe(r, **base_recipe) if isinstance(base_recipe, dict) else as_recipe(base_recipe) if base_recipe is not None else r
+    base_r = as_recipe(r, **base_recipe) if isinstance(base_recipe, dict) else as_recipe(base_recipe) if base_recipe is not None else r
     bases = list(base_models) if isinstance(base_models, (list, tuple)) else [base_models]
-    if method not in _ENSEMBLES and len(bases) != 1:
-        raise SemicompactError(f"{DISTILL_METHODS[method]} takes one base model, got {len(bases)}; use model or model-data distillation for an ensemble")
-    if method in _ENSEMBLES and len(bases) < 2:
-        raise SemicompactError(f"{DISTILL_METHODS[method]} ensembles several base models (the paper: {', '.join(PAPER_BASE_MODELS)}), got {len(bases)}")
-    if method not in _VIEWS and transforms:
-        raise SemicompactError(f"{DISTILL_METHODS[method]} uses no test-time transforms (got {transforms!r}); use data or model-data distillation")
-    tfms = get_transforms(PAPER_TRANSFORMS if transforms is None and method in _VIEWS else transforms)
-    if method in _VIEWS and not tfms: raise SemicompactError(f"{DISTILL_METHODS[method]} needs at least one test-time transform")
-    confidence = _check_confidence(confidence)
-    check_option('view_check', view_check, lambda v: v is None or (is_number(v) and 0 <= v <= 1), 'None (keep every view) or a share in [0, 1], e.g. 0.2')
-    check_option('balance', balance, isinstance(balance, bool), 'True or False')
-    target = resolve_model(model).name
-    lay = Layout.find(path, path_unlabelled, need_test=False)
-    unl = lay.unlabelled_files()
+    views, confidence = _distill_views(method, len(bases), transforms, confidence, view_check, balance)
+    target, lay = resolve_model(model).name, Layout.find(path, path_unlabelled, need_test=False)
+    lay.unlabelled_files()   # there are unlabelled images (checked before anything is trained)
     check_run_path(output_path, overwrite)
     sources = [_base_source(b, lay.classes) for b in bases]
 
-    base_learners, base_seconds, base_hist = zip(*[_teacher(kind, src, path, br, lay, path_unlabelled, show_progress) for kind, src in sources])
-    names = [getattr(b, 'model_name', 'model') for b in base_learners]
-    keys = _keys(names)
-
-    quality = [teacher_quality(b) for b in base_learners]
-    used = [q['better_than_chance'] or keep_weak_teachers for q in quality]
-    weak = [k for k, u in zip(keys, used) if not u]
-    if weak:
-        accs = ', '.join(f"{k} {q['valid_accuracy']:.3f} (chance {q['chance']:.3f})" for k, q, u in zip(keys, quality, used) if not u)
-        warnings.warn(f"Teacher(s) left out, no better than chance on their validation images: {accs}; keep_weak_teachers=True keeps them")
-    t0 = time.perf_counter()
-    teachers = [b for b, u in zip(base_learners, used) if u]
-    changes, dropped = _check_views(teachers, unl, tfms, view_check, pl_bs)
-    requested, tfms = [n for n, _ in tfms], [t for t in tfms if t[0] not in dropped]
-    pl = pseudo_label(teachers, unl, [f for _, f in tfms], confidence, bs=pl_bs) if teachers else _no_pseudo_labels(unl)
-    pl_seconds = time.perf_counter() - t0
-    truth = _truth(lay)
-    true = [truth.get(str(Path(f).resolve())) for f in pl.file]
-    known = any(t is not None for t in true)
-    if known: pl['true_label'] = true
-    kept = pl[pl.kept]
-    labelled = lay.labelled().label.value_counts().reindex(lay.classes, fill_value=0).to_dict()
-    train_pl = balance_pseudo_labels(pl, labelled) if balance else kept
-    missing = [c for c in lay.classes if len(kept) and not (kept.label == c).any()]
-    if missing: warnings.warn(f"No pseudo-label kept for class(es) {', '.join(missing)}: the student sees them only in their labelled images")
-    note = None
-    if not len(kept):
-        why = "every teacher is no better than chance" if not teachers else f"no pseudo-label reached confidence {confidence}"
-        note = f"No pseudo-labels ({why}): the target was trained on the labelled images alone, so this run is not a result of {DISTILL_METHODS[method]}"
-        warnings.warn(note)
-
-    options = dict(base_models=names, base=['Learner' if k == 'learner' else str(s) for k, s in sources],
-                   transforms=requested, confidence=confidence, pl_bs=pl_bs, keep_weak_teachers=keep_weak_teachers,
-                   view_check=view_check, views_dropped=dropped, balance=balance,
-                   base_recipe=None if br is r else br.as_dict())
-    tl = train_model(target, path, r, path_unlabelled=path_unlabelled, extra=train_pl[['file', 'label']] if len(train_pl) else None,
-                     weights=weights, steps=steps, cbs=cbs, show_progress=show_progress, method=method, options=options)
-    tm = tl.test_metrics
-    check = student_check(tl, teachers)
-    if len(kept) and check['student_below_base']:
+    teachers = _get_teachers(sources, path, base_r, lay, path_unlabelled, show_progress, keep_weak_teachers)
+    pls = _label_unlabelled(teachers, lay, views, confidence, view_check, balance, pl_bs, method)
+    options = dict(base_models=teachers.names, base=['Learner' if k == 'learner' else str(s) for k, s in sources],
+                   transforms=pls.requested, confidence=confidence, pl_bs=pl_bs, keep_weak_teachers=keep_weak_teachers,
+                   view_check=view_check, views_dropped=pls.dropped, balance=balance, base_recipe=None if base_r is r else base_r.as_dict())
+    student = train_model(target, path, r, path_unlabelled=path_unlabelled, extra=pls.train[['file', 'label']] if len(pls.train) else None,
+                          weights=weights, steps=steps, cbs=cbs, show_progress=show_progress, method=method, options=options)
+    check = student_check(student, teachers.labelling)
+    if pls.table.kept.any() and check['student_below_base']:
         warnings.warn(f"The student's validation accuracy {check['student_valid_accuracy']:.3f} is below its best teacher's "
                       f"{check['teacher_valid_accuracy']:.3f} by more than the noise of those {check['valid_images']} images "
                       f"({check['below_base_margin']:.3f}): status student_below_base, the teacher is the better model here")
-    models = {k: dict(model=n, role='base', **{a: v for a, v in b.test_metrics.items() if a in TEST_KEYS})
-              for k, n, b in zip(keys, names, base_learners)}
-    models['model'] = dict(model=target, role='target', **{a: v for a, v in tm.items() if a in TEST_KEYS})
-    metrics = dict(**{a: tm[a] for a in TEST_KEYS if a in tm},
-                   method=method, target_model=target, base_models=names, transforms=[n for n, _ in tfms], confidence=confidence,
-                   models=models, **_pseudo_label_metrics(pl, lay.classes, known), note=note,
-                   labelled_class_counts=labelled, classes_without_pseudo_labels=missing, n_train_pseudo=int(len(train_pl)),
-                   train_class_counts={c: int((train_pl.label == c).sum()) for c in lay.classes}, view_changes=changes, views_dropped=dropped,
-                   **check, status='no_pseudo_labels' if not len(kept) else 'student_below_base' if check['student_below_base'] else 'ok',
-                   teachers={k: dict(model=n, used=u, **{a: q[a] for a in ('valid_accuracy', 'chance')}) for k, n, u, q in zip(keys, names, used, quality)},
-                   base_train_seconds=dict(zip(keys, base_seconds)), pseudo_label_seconds=pl_seconds,
-                   **{a: tm.get(a) for a in ('train_seconds', 'eval_seconds', 'epochs', 'n_train', 'n_valid', *tl.fit_log)}, processes=tm.get('processes', 1))
-    config = run_config(method, target, path, r, options, path_unlabelled=path_unlabelled,
-                        steps=[getattr(s, 'config', repr(s)) for s in steps], **{f'{k}_model_name': n for k, n in zip(keys, names)})
+    metrics = _distill_metrics(method, target, student, check, teachers, pls, lay.classes, confidence)
+    config = run_config(method, target, path, r, options, path_unlabelled=path_unlabelled, steps=[getattr(s, 'config', repr(s)) for s in steps],
+                        **{f'{k}_model_name': n for k, n in zip(teachers.keys, teachers.names)})
     run_path = None
     if output_path is not None:
         metrics['total_seconds'] = time.perf_counter() - t_start
-        with run_folder(output_path, overwrite) as tmp:
-            save_run(tmp, tl, config, metrics, tl.history)
-            for k, b, h in zip(keys, base_learners, base_hist):
-                save_weights(b.model, tmp/f'{k}.safetensors')
-                if h is not None: h.to_csv(tmp/f'{k}_history.csv', index=False)
-            pl.to_csv(tmp/'pseudo_labels.csv', index=False)
-        run_path = Path(output_path).expanduser()
+        run_path = _save_distillation(output_path, overwrite, student, config, metrics, teachers, pls)
     metrics['total_seconds'] = time.perf_counter() - t_start
-    tl.run_path = run_path
-    return DistillResult(tl, metrics, pl, base_learners, run_path)
+    student.run_path = run_path
+    return DistillResult(student, metrics, pls.table, teachers.learners, run_path)
 
 # %% ../nbs/04_distill.ipynb #0c83aef5
 def plain_distillation(model:str, # The target: the compact network to train

@@ -238,46 +238,53 @@ class CompareResult:
     @property
     def means(self): return None if self.data is None else self.data.mean()
 
-    def summary(self, sep:str='; ') -> str:
-        "The paper's line: 'C ≈ A, B; C > D' (not significant / control significantly better / control worse)"
-        ph = self.posthoc
-        order = [g for g in self.ranks.index if g in ph.index]
-        c = self.control
-        same = [g for g in order if not ph.loc[g, 'significant']]
-        better = [g for g in order if ph.loc[g, 'significant'] and ph.loc[g, 'statistic'] > 0]
-        worse = [g for g in order if ph.loc[g, 'significant'] and ph.loc[g, 'statistic'] <= 0]
-        parts = [f"{c} {sym} {', '.join(map(str, gs))}" for sym, gs in (('≈', same), ('>', better), ('<', worse)) if gs]
-        return sep.join(parts)
+# %% ../nbs/07_stats.ipynb #677d2e5a
+@patch
+def summary(self:CompareResult, sep:str='; ') -> str:
+    "The paper's line: 'C ≈ A, B; C > D' (not significant / control significantly better / control worse)"
+    ph = self.posthoc
+    order = [g for g in self.ranks.index if g in ph.index]
+    c = self.control
+    same = [g for g in order if not ph.loc[g, 'significant']]
+    better = [g for g in order if ph.loc[g, 'significant'] and ph.loc[g, 'statistic'] > 0]
+    worse = [g for g in order if ph.loc[g, 'significant'] and ph.loc[g, 'statistic'] <= 0]
+    parts = [f"{c} {sym} {', '.join(map(str, gs))}" for sym, gs in (('≈', same), ('>', better), ('<', worse)) if gs]
+    return sep.join(parts)
 
-    def table(self) -> pd.DataFrame:
-        "One row per group, best rank first: mean, std (with data), rank and the post-hoc columns"
-        t = pd.DataFrame({'rank': self.ranks})
-        if self.data is not None:
-            t.insert(0, 'mean', self.data.mean()); t.insert(1, 'std', self.data.std())
-        t = t.join(self.posthoc)
-        t.index.name = self.ranks.index.name
-        return t
+@patch
+def table(self:CompareResult) -> pd.DataFrame:
+    "One row per group, best rank first: mean, std (with data), rank and the post-hoc columns"
+    t = pd.DataFrame({'rank': self.ranks})
+    if self.data is not None:
+        t.insert(0, 'mean', self.data.mean()); t.insert(1, 'std', self.data.std())
+    t = t.join(self.posthoc)
+    t.index.name = self.ranks.index.name
+    return t
 
-    def describe(self) -> str:
-        "The omnibus test in words"
-        df = f"df=({self.df[0]:g}, {self.df[1]:g}), " if self.df else ''
-        if self.test == 'friedman':
-            return (f"Friedman test: Iman-Davenport F={self.statistic:.5g}, {df}p={self.pvalue:.4g} "
-                    f"(χ²={self.chi2:.5g}, p={self.chi2_pvalue:.4g}); k={self.k} groups, n={self.n_blocks} blocks")
-        kind = {'rm': 'repeated-measures', 'oneway': 'one-way'}.get(self.anova, '')
-        return f"{kind} ANOVA: F={self.statistic:.5g}, {df}p={self.pvalue:.4g}; k={self.k} groups, n={self.n_blocks} blocks"
+@patch
+def describe(self:CompareResult) -> str:
+    "The omnibus test in words"
+    df = f"df=({self.df[0]:g}, {self.df[1]:g}), " if self.df else ''
+    if self.test == 'friedman':
+        return (f"Friedman test: Iman-Davenport F={self.statistic:.5g}, {df}p={self.pvalue:.4g} "
+                f"(χ²={self.chi2:.5g}, p={self.chi2_pvalue:.4g}); k={self.k} groups, n={self.n_blocks} blocks")
+    kind = {'rm': 'repeated-measures', 'oneway': 'one-way'}.get(self.anova, '')
+    return f"{kind} ANOVA: F={self.statistic:.5g}, {df}p={self.pvalue:.4g}; k={self.k} groups, n={self.n_blocks} blocks"
 
-    def _posthoc_name(self):
-        return {'holm': 'Holm', 'bonferroni': 'Bonferroni-Dunn'}.get(self.method, self.method)
+@patch
+def _posthoc_name(self:CompareResult):
+    return {'holm': 'Holm', 'bonferroni': 'Bonferroni-Dunn'}.get(self.method, self.method)
 
-    def __repr__(self):
-        ranks = ', '.join(f"{g} {r:.3g}" for g, r in self.ranks.items())
-        return (f"{self.describe()}\nranks (k = best): {ranks}\n"
-                f"post-hoc {self._posthoc_name()} vs {self.control} (α={self.alpha:g}): {self.summary()}")
+@patch
+def __repr__(self:CompareResult):
+    ranks = ', '.join(f"{g} {r:.3g}" for g, r in self.ranks.items())
+    return (f"{self.describe()}\nranks (k = best): {ranks}\n"
+            f"post-hoc {self._posthoc_name()} vs {self.control} (α={self.alpha:g}): {self.summary()}")
 
-    def _repr_markdown_(self):
-        return (f"**{self.describe()}**\n\n{to_markdown(self.table(), decimals=4)}\n\n"
-                f"Post-hoc {self._posthoc_name()} against **{self.control}** (α = {self.alpha:g}): {self.summary()}")
+@patch
+def _repr_markdown_(self:CompareResult):
+    return (f"**{self.describe()}**\n\n{to_markdown(self.table(), decimals=4)}\n\n"
+            f"Post-hoc {self._posthoc_name()} against **{self.control}** (α = {self.alpha:g}): {self.summary()}")
 
 # %% ../nbs/07_stats.ipynb #291c92c5
 def _as_ranks(ranks, higher_is_better):

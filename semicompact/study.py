@@ -364,6 +364,10 @@ def _progress_line(k:int, n:int, c:Cell, row:dict, spent:float) -> str:
             f"remaining ~{_hms(spent/k*(n-k))})")
 
 # %% ../nbs/08_study.ipynb #a73f42ad
+def _note_study(out:Path, **study):
+    "study.json: what the study is (datasets, models, methods, seeds, recipe, options, engine), rewritten by each run"
+    (out/'study.json').write_text(json.dumps(study, indent=2, default=str))
+
 def _check_engine(executor, engine, wait:bool, cbs, processes:int):
     "Refuse what an engine cannot do before anything runs"
     serial = executor is None or executor == 'serial'
@@ -436,10 +440,9 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     from semicompact.data import image_cache
     # one driver per table (shards: one each); datasets larger than the image cache's memory budget are memory-mapped from out/cache
     with (study_lock(out/f'.{res_path.name}.lock') if main else nullcontext()), image_cache.on_disk(out/'cache'):
-        if main: (out/'study.json').write_text(json.dumps(dict(datasets={k: str(v) for k, v in ds.items()}, models=list(models), methods=list(methods),
-                                                      seeds=list(seeds), recipe=recipe.as_dict(), bases=bases, method_kw=method_kw, equal_budgets=equal_budgets,
-                                                      weights=weights, executor=executor if isinstance(executor, (str, type(None))) else type(executor).__name__,
-                                                      engine=engine), indent=2, default=str))
+        if main: _note_study(out, datasets={k: str(v) for k, v in ds.items()}, models=list(models), methods=list(methods), seeds=list(seeds),
+                             recipe=recipe.as_dict(), bases=bases, method_kw=method_kw, equal_budgets=equal_budgets, weights=weights,
+                             executor=executor if isinstance(executor, (str, type(None))) else type(executor).__name__, engine=engine)
         rows = _load_rows(res_path, cells, out, verbose, main)
         todo, busy = _pending(cells, rows, retry_failed, out)
         if verbose:
@@ -522,19 +525,10 @@ def _summaries(t:pd.DataFrame, what:str) -> list[str]:
         out.append(f"- {what} **{i}**{test}: {r[col]}")
     return out
 
-# %% ../nbs/08_study.ipynb #09d57384
-def report(results, # A results table (DataFrame) or the path of a results CSV
-           out, # Report folder (created; existing files of the same names are replaced)
-           value:str='f1', # The measure compared
-           base:str='base', # The method gains are measured from
-          ) -> Path: # `out/index.md`
-    "Write the paper's tables and plots for `results`, and an `index.md` that summarises them"
-    import matplotlib.pyplot as plt
-    from semicompact import stats
-    df = stats_ready(results, value)
-    full = read_results(results) if isinstance(results, (str, Path)) else pd.DataFrame(results)
+# %% ../nbs/08_study.ipynb #c1d745ad
+def _report_intro(df:pd.DataFrame, full:pd.DataFrame, value:str) -> list[str]:
+    "What the report holds, how to read it, and the runs left out of it (those that fell back)"
     fell_back = full[full.status.isin(FINISHED) & full.status.ne('ok')] if 'status' in full else full.iloc[:0]
-    out = Path(out).expanduser(); out.mkdir(parents=True, exist_ok=True)
     seeds = f" × {df.seed.nunique()} seed(s)" if 'seed' in df else ''
     text = [f"# Results\n\n{len(df)} runs: {df.dataset.nunique()} dataset(s) × {df.model.nunique()} model(s) × "
             f"{df.method.nunique()} method(s){seeds}; measure: {value}, higher is better. `A > B` means A is significantly "
@@ -548,52 +542,72 @@ def report(results, # A results table (DataFrame) or the path of a results CSV
                     "(no teacher better than chance, or none confident enough: the network learnt from the labelled images alone), "
                     "or its student ended below its teacher on the validation images (student_below_base): "
                     + ', '.join(f"{r.dataset}/{r.model}/{r.method}/seed {r.seed} ({r.status})" for r in fell_back.itertuples()) + ".\n")
-    tables, notes, figs = [], [], []
-    def attempt(title, f, section=False):
+    return text
+
+class _ReportWriter:
+    "The report being written: its text, tables, figures and what could not be computed"
+    def __init__(self, out:Path, text:list): self.out, self.text, self.tables, self.notes, self.figs = out, text, [], [], []
+    def attempt(self, title:str, f, section:bool=False):
+        "`f()`, or None with a note of why it could not be computed"
         try: return f()
         except ValueError as e:
-            notes.append(f"- {title}: skipped ({e})")
-            if section: text.append(f"Skipped: {e}.")
-    def fig(ax, name, caption):
-        ax.figure.savefig(out/name, dpi=120, bbox_inches='tight'); plt.close(ax.figure)
-        figs.append(f"![{caption}]({name})")
-    methods = list(df.method.unique())
+            self.notes.append(f"- {title}: skipped ({e})")
+            if section: self.text.append(f"Skipped: {e}.")
+    def fig(self, ax, name:str, caption:str):
+        import matplotlib.pyplot as plt
+        ax.figure.savefig(self.out/name, dpi=120, bbox_inches='tight'); plt.close(ax.figure)
+        self.figs.append(f"![{caption}]({name})")
+    def tests(self, title:str, what:str, f, by:str, name:str, caption:str):
+        "A section of post-hoc tests: its summaries and its table"
+        self.text.append(f"\n## {title}\n")
+        t = self.attempt(what, f, True)
+        if t is not None: self.text.extend(_summaries(t, by)); _save_table(t, name, self.out, caption, self.tables)
+    def table(self, what:str, f, name:str, caption:str):
+        t = self.attempt(what, f)
+        if t is not None: _save_table(t, name, self.out, caption, self.tables)
 
-    text.append("## Which network is best for each method\n")
-    t = attempt('comparison of the models per method', lambda: stats.table_tests(df, group='model', per='method', value=value), True)
-    if t is not None: text += _summaries(t, 'Method'); _save_table(t, 'models_tests', out, 'Comparison of the models for each method', tables)
-    text.append("\n## Which method is best for each network\n")
-    t = attempt('comparison of the methods per model', lambda: stats.table_tests(df, group='method', per='model', value=value), True)
-    if t is not None: text += _summaries(t, 'Network'); _save_table(t, 'methods_tests', out, 'Comparison of the methods for each model', tables)
-    text.append("\n## Families of networks\n")
-    t = attempt('comparison of the families', lambda: stats.table_families(df, per='method', within=False, value=value), True)
-    if t is not None: text += _summaries(t, 'Method'); _save_table(t, 'families_tests', out, 'Comparison of the families of networks for each method', tables)
-    text.append("\n## The methods overall\n")
-    t = attempt('overall comparison of the methods', lambda: stats.table_methods(df, value=value), True)
+# %% ../nbs/08_study.ipynb #09d57384
+def report(results, # A results table (DataFrame) or the path of a results CSV
+           out, # Report folder (created; existing files of the same names are replaced)
+           value:str='f1', # The measure compared
+           base:str='base', # The method gains are measured from
+          ) -> Path: # `out/index.md`
+    "Write the paper's tables and plots for `results`, and an `index.md` that summarises them"
+    from semicompact import stats
+    df = stats_ready(results, value)
+    full = read_results(results) if isinstance(results, (str, Path)) else pd.DataFrame(results)
+    out = Path(out).expanduser(); out.mkdir(parents=True, exist_ok=True)
+    w, methods = _ReportWriter(out, _report_intro(df, full, value)), list(df.method.unique())
+    w.tests('Which network is best for each method', 'comparison of the models per method', lambda: stats.table_tests(df, group='model', per='method', value=value),
+            'Method', 'models_tests', 'Comparison of the models for each method')
+    w.tests('Which method is best for each network', 'comparison of the methods per model', lambda: stats.table_tests(df, group='method', per='model', value=value),
+            'Network', 'methods_tests', 'Comparison of the methods for each model')
+    w.tests('Families of networks', 'comparison of the families', lambda: stats.table_families(df, per='method', within=False, value=value),
+            'Method', 'families_tests', 'Comparison of the families of networks for each method')
+    w.text.append("\n## The methods overall\n")
+    t = w.attempt('overall comparison of the methods', lambda: stats.table_methods(df, value=value), True)
     if t is not None:
         res = t.attrs.get('compare')
         t = t.copy(); t.attrs = {}
         if res is not None:
-            text.append(f"{res.describe() if hasattr(res, 'describe') else ''}\n\n**{res.summary()}**\n")
+            w.text.append(f"{res.describe() if hasattr(res, 'describe') else ''}\n\n**{res.summary()}**\n")
             try:
-                fig(stats.plot_cd(res), 'methods_cd.png', 'critical-difference diagram of the methods')
-                fig(stats.plot_pvalues(res), 'methods_pvalues.png', 'p-values of the pairwise comparisons of the methods')
-            except (ValueError, TypeError) as e: notes.append(f"- plots of the methods: skipped ({e})")
-        text.append(stats.to_markdown(t))
-        _save_table(t, 'methods_overall', out, f'Mean {value} over models of each method per dataset, with average ranks', tables)
+                w.fig(stats.plot_cd(res), 'methods_cd.png', 'critical-difference diagram of the methods')
+                w.fig(stats.plot_pvalues(res), 'methods_pvalues.png', 'p-values of the pairwise comparisons of the methods')
+            except (ValueError, TypeError) as e: w.notes.append(f"- plots of the methods: skipped ({e})")
+        w.text.append(stats.to_markdown(t))
+        _save_table(t, 'methods_overall', out, f'Mean {value} over models of each method per dataset, with average ranks', w.tables)
     for me in methods:
-        t = attempt(f'models per dataset ({me})', lambda: stats.table_datasets(df, method=me, value=value))
-        if t is not None: _save_table(t, f'models_per_dataset_{me}', out, f'{value} of each model per dataset, {me} (mean (std) over seeds)', tables)
-    t = attempt('models per method', lambda: stats.table_means(df, rows='model', cols='method', value=value))
-    if t is not None: _save_table(t, 'models_per_method', out, f'{value} of each model per method (mean (std) over datasets)', tables)
+        w.table(f'models per dataset ({me})', lambda: stats.table_datasets(df, method=me, value=value), f'models_per_dataset_{me}',
+                f'{value} of each model per dataset, {me} (mean (std) over seeds)')
+    w.table('models per method', lambda: stats.table_means(df, rows='model', cols='method', value=value), 'models_per_method',
+            f'{value} of each model per method (mean (std) over datasets)')
     if base in methods and len(methods) > 1:
         for by in ('model', 'dataset'):
-            t = attempt(f'gains by {by}', lambda: stats.table_gains(df, base=base, by=by, value=value))
-            if t is not None: _save_table(t, f'gains_by_{by}', out, f'Mean gain in {value} over {base}, per {by}', tables)
+            w.table(f'gains by {by}', lambda: stats.table_gains(df, base=base, by=by, value=value), f'gains_by_{by}', f'Mean gain in {value} over {base}, per {by}')
     for by in ('model', 'method'):
-        if df[by].nunique() > 1: fig(stats.plot_box(df, by=by, value=value), f'box_{by}.png', f'{value} per {by}')
-    text += ["\n## Figures\n", *figs, "\n## Tables\n", *tables]
-    if notes: text += ["\n## Not computed\n", *notes]
+        if df[by].nunique() > 1: w.fig(stats.plot_box(df, by=by, value=value), f'box_{by}.png', f'{value} per {by}')
+    text = w.text + ["\n## Figures\n", *w.figs, "\n## Tables\n", *w.tables] + (["\n## Not computed\n", *w.notes] if w.notes else [])
     (out/'index.md').write_text('\n'.join(text) + '\n')
     return out/'index.md'
 

@@ -45,7 +45,7 @@ def test_every_engine_gives_the_serial_table(serial, digits, tmp_path, name):
     assert list(a.index) == list(b.index)
     assert (a.dtypes[SAME] == b.dtypes[SAME]).all(), pd.concat([a.dtypes[SAME], b.dtypes[SAME]], axis=1)
     for c in SAME:
-        if a[c].dtype.kind == 'f': assert ((a[c] - b[c]).abs() < 0.05).all(), (c, a[c].tolist(), b[c].tolist())   # thread counts differ
+        if a[c].dtype.kind == 'f': assert ((a[c] - b[c]).abs() < 1e-4).all(), (c, a[c].tolist(), b[c].tolist())   # other thread counts, the same results here
         else: assert a[c].tolist() == b[c].tolist(), (c, a[c].tolist(), b[c].tolist())
     assert set(res.engine) == {'local' if name == 'local' else 'submitit-local' if name == 'submitit' else 'ray'}
     assert (res.attempt == 1).all() and res.job_id.notna().all() and res.host.notna().all()
