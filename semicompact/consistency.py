@@ -398,7 +398,7 @@ class FixMatchCallback(WeakStrongCallback):
         self.tau = tau
 
     def unlabelled_loss(self, logits_weak, logits_strong) -> tuple:
-        "The cross-entropy of the strong views against the weak views' confident predictions (confidence ≥ τ): (λu·Lu; Lu, mask rate)"
+        "Lu = 1/(μB) Σ 1[max q_b ≥ τ] · H(argmax q_b, p(y|A(u_b))), q_b the weak view's prediction (FixMatch, eq. 4): (λu·Lu; Lu, mask rate)"
         lu, rate = fixmatch_unlabelled_loss(logits_weak, logits_strong, self.tau)
         return self.lambda_u*lu, (lu, rate)
 
@@ -629,6 +629,8 @@ class FlexMatchCallback(AdaptiveMatchCallback):
         return flexmatch_thresholds(self.selected, self.n_classes, self.tau, self.warmup, self.mapping)
 
     def unlabelled_loss(self, logits_weak, logits_strong):
+        """Lu = 1/(μB) Σ 1[max q_b ≥ T_t(argmax q_b)] · H(argmax q_b, p(y|A(u_b))), with T_t(c) = M(β_t(c))·τ, β_t(c) the share of
+        unlabelled images last confidently predicted as c over the largest such share (FlexMatch, eq. 6-7): (λu·Lu; Lu, mask rate, mean threshold)"""
         self._to(logits_weak.device)
         with torch.no_grad():
             conf, pseudo = logits_weak.detach().float().softmax(1).max(1)
@@ -663,6 +665,9 @@ class FreeMatchCallback(AdaptiveMatchCallback):
         return freematch_thresholds(self.tau_global, self.p_model)
 
     def unlabelled_loss(self, logits_weak, logits_strong):
+        """Lu = 1/(μB) Σ 1[max q_b ≥ τ_t(argmax q_b)] · H(argmax q_b, Q_b), with τ_t = λτ_{t-1} + (1-λ)·mean max q and
+        τ_t(c) = MaxNorm(p̃_t(c))·τ_t (FreeMatch, eq. 6-9), plus λf times the self-adaptive fairness loss (eq. 11):
+        (λu·Lu + λf·Lf; Lu, mask rate, τ_t, Lf)"""
         self._to(logits_weak.device)
         m = self.momentum
         with torch.no_grad():
@@ -699,6 +704,9 @@ class SoftMatchCallback(AdaptiveMatchCallback):
         self.p_model, self.steps = torch.full((c,), 1/c, device=dev), torch.zeros((), dtype=torch.long, device=dev)
 
     def unlabelled_loss(self, logits_weak, logits_strong):
+        """Lu = 1/(μB) Σ λ(p_b) · H(argmax p_b, p(y|A(u_b))), with λ(p) = exp(-(max p - μ_t)²/(2σ_t²/n²)) below μ_t and 1 above it,
+        μ_t, σ_t² EMAs of the confidences' mean and variance, p aligned to a uniform class distribution (SoftMatch, eq. 7-11):
+        (λu·Lu; Lu, mean weight, μ_t, σ_t)"""
         self._to(logits_weak.device)
         m = self.momentum
         with torch.no_grad():
