@@ -335,9 +335,9 @@ class _PseudoLabels:
     missing: list              # classes without a kept pseudo-label
     note: str|None             # why the student learnt from the labelled images alone, if it did
 
-def _label_unlabelled(teachers:_Teachers, lay, views, confidence, view_check, balance, bs, method) -> _PseudoLabels:
+def _label_unlabelled(teachers:_Teachers, lay, unl:list, views, confidence, view_check, balance, bs, method) -> _PseudoLabels:
     "The teachers label the unlabelled images over the views that pass the view check; the kept labels, balanced when asked"
-    t0, unl = time.perf_counter(), lay.unlabelled_files()
+    t0 = time.perf_counter()
     changes, dropped = _check_views(teachers.labelling, unl, views, view_check, bs)
     requested, views = [n for n, _ in views], [v for v in views if v[0] not in dropped]
     pl = pseudo_label(teachers.labelling, unl, [f for _, f in views], confidence, bs=bs) if teachers.labelling else _no_pseudo_labels(unl)
@@ -416,12 +416,12 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
     bases = list(base_models) if isinstance(base_models, (list, tuple)) else [base_models]
     views, confidence = _distill_views(method, len(bases), transforms, confidence, view_check, balance)
     target, lay = resolve_model(model).name, Layout.find(path, path_unlabelled, need_test=False)
-    lay.unlabelled_files()   # there are unlabelled images (checked before anything is trained)
+    unl = lay.unlabelled_files()   # there are unlabelled images (checked before anything is trained), listed once
     check_run_path(output_path, overwrite)
     sources = [_base_source(b, lay.classes) for b in bases]
 
     teachers = _get_teachers(sources, path, base_r, lay, path_unlabelled, show_progress, keep_weak_teachers)
-    pls = _label_unlabelled(teachers, lay, views, confidence, view_check, balance, pl_bs, method)
+    pls = _label_unlabelled(teachers, lay, unl, views, confidence, view_check, balance, pl_bs, method)
     options = dict(base_models=teachers.names, base=['Learner' if k == 'learner' else str(s) for k, s in sources],
                    transforms=pls.requested, confidence=confidence, pl_bs=pl_bs, keep_weak_teachers=keep_weak_teachers,
                    view_check=view_check, views_dropped=pls.dropped, balance=balance, base_recipe=None if base_r is r else base_r.as_dict())

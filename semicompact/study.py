@@ -364,6 +364,15 @@ def _progress_line(k:int, n:int, c:Cell, row:dict, spent:float) -> str:
             f"remaining ~{_hms(spent/k*(n-k))})")
 
 # %% ../nbs/08_study.ipynb #a73f42ad
+def _check_grid(models, methods, seeds) -> list:
+    "Refuse an empty or unknown grid before anything runs; the seeds as a list"
+    if not models: raise SemicompactError("models is empty: give at least one model name")
+    if not methods: raise SemicompactError("methods is empty: valid methods are " + ', '.join(METHODS))
+    for m in methods: resolve_method(m)
+    seeds = [seeds] if isinstance(seeds, int) else list(seeds or [])
+    if not seeds or not all(is_int(s) for s in seeds): raise SemicompactError(f"seeds must be one or more integers, got {seeds!r}")
+    return seeds
+
 def _note_study(out:Path, **study):
     "study.json: what the study is (datasets, models, methods, seeds, recipe, options, engine), rewritten by each run"
     (out/'study.json').write_text(json.dumps(study, indent=2, default=str))
@@ -423,14 +432,7 @@ def run_study(datasets, # Dataset roots: a list (named by folder) or a dict name
     setup_distributed()   # under `accelerate launch`/`torchrun`: every cell trains on all the processes, the main one writes
     main = is_main_process()
     verbose = verbose and main
-    ds = _datasets(datasets)
-    if not models: raise SemicompactError("models is empty: give at least one model name")
-    if not methods: raise SemicompactError("methods is empty: valid methods are " + ', '.join(METHODS))
-    for m in methods: resolve_method(m)
-    seeds = [seeds] if isinstance(seeds, int) else list(seeds or [])
-    if not seeds or not all(is_int(s) for s in seeds):
-        raise SemicompactError(f"seeds must be one or more integers, got {seeds!r}")
-    recipe = as_recipe(recipe, **overrides)
+    ds, seeds, recipe = _datasets(datasets), _check_grid(models, methods, seeds), as_recipe(recipe, **overrides)
     _check_engine(executor, engine, wait, cbs, num_distrib())
     out = Path(out).expanduser(); out.mkdir(parents=True, exist_ok=True)   # only once every input is checked
     cells = study_cells(ds, models, methods, seeds, shard)
