@@ -9,8 +9,10 @@ __all__ = []
 
 # %% ../nbs/index.ipynb #517596b8
 import semicompact.core, semicompact.pixels, semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill, semicompact.consistency
+import semicompact.methods
 import semicompact.quantize, semicompact.stats, semicompact.study
 from .core import *
+from .methods import *
 from .pixels import *
 from .data import *
 from .models import *
@@ -21,5 +23,5 @@ from .consistency import *
 from .quantize import *
 from .stats import *
 from .study import *
-__all__ = [n for m in (semicompact.core, semicompact.pixels, semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill,
+__all__ = [n for m in (semicompact.core, semicompact.methods, semicompact.pixels, semicompact.data, semicompact.models, semicompact.train, semicompact.tta, semicompact.distill,
                        semicompact.consistency, semicompact.quantize, semicompact.stats, semicompact.study) for n in m.__all__ if not n.startswith('cmd_')]

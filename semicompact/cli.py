@@ -1,4 +1,4 @@
-"""The `semicompact` command: `demo`, `train`, `split`, `models`, `distill`, `fixmatch`, `mixmatch`, `flexmatch`, `freematch`, `softmatch`, `efficiency`, `export`, `compare`, `study`, `merge`, `report`. A user error prints one line and exits with status 2.
+"""The `semicompact` command: `demo`, `train`, `split`, `models`, `distill`, one command per registered method (`fixmatch`, `mixmatch`, `flexmatch`, `freematch`, `softmatch`, `plain-distillation`, ...), `efficiency`, `export`, `compare`, `study`, `merge`, `report`. A user error prints one line and exits with status 2.
 
 Docs: https://semicompact.github.io/semicompact/cli.html.md"""
 
@@ -10,13 +10,13 @@ import argparse, dataclasses, io, json, os, sys, time
 from contextlib import nullcontext, redirect_stdout
 from datetime import datetime
 from pathlib import Path
-from typing import get_args, get_type_hints
+from typing import Literal, get_args, get_origin, get_type_hints
 
 from fastcore.docments import docments
 
 # %% auto #0
-__all__ = ['cache_dir', 'cmd_demo', 'add_recipe_flags', 'recipe_args', 'cmd_train', 'cmd_distill', 'cmd_fixmatch', 'cmd_mixmatch',
-           'cmd_adaptive', 'cmd_efficiency', 'cmd_export', 'cmd_split', 'cmd_models', 'cmd_compare', 'cmd_study',
+__all__ = ['cache_dir', 'cmd_demo', 'add_recipe_flags', 'recipe_args', 'cmd_train', 'cmd_distill', 'cmd_method',
+           'add_option_flags', 'cmd_efficiency', 'cmd_export', 'cmd_split', 'cmd_models', 'cmd_compare', 'cmd_study',
            'cmd_merge', 'cmd_report', 'main']
 
 # %% ../nbs/09_cli.ipynb #e82e8c72
@@ -98,36 +98,43 @@ def cmd_distill(a):
     print(res.summary())
 
 # %% ../nbs/09_cli.ipynb #a5e5b2e4
-def cmd_fixmatch(a):
-    from semicompact.consistency import fixmatch
+def cmd_method(a):
+    "A registered method's command: its function, with the options given as flags"
+    from semicompact.methods import resolve_method
     from semicompact.quantize import int8_steps
-    learn = fixmatch(a.model, a.data, recipe_args(a), a.out, path_unlabelled=a.unlabelled, weights=a.weights, steps=int8_steps(a.model),
-                     mu=a.mu, tau=a.tau, lambda_u=a.lambda_u, ema=a.ema, n_ops=a.n_ops, cutout=a.cutout,
-                     repeat_labelled=a.repeat_labelled, **_run_kw(a))
-    _print_run(learn, a.out)
+    m = resolve_method(a.method_name)
+    options = {f: getattr(a, f) for f in m.options.fields() if hasattr(a, f)}
+    res = m.function(a.model, a.data, recipe_args(a), a.out, path_unlabelled=a.unlabelled, weights=a.weights, steps=int8_steps(a.model),
+                     **options, **_run_kw(a))
+    if hasattr(res, 'summary'): print(res.summary())   # a self-training run says what its teachers did
+    else: _print_run(res, a.out)
 
 # %% ../nbs/09_cli.ipynb #56a9bad0
-def cmd_mixmatch(a):
-    from semicompact.consistency import mixmatch
-    from semicompact.quantize import int8_steps
-    learn = mixmatch(a.model, a.data, recipe_args(a), a.out, path_unlabelled=a.unlabelled, weights=a.weights, steps=int8_steps(a.model),
-                     k=a.k, T=a.T, alpha=a.alpha, lambda_u=a.lambda_u, rampup_steps=a.rampup_steps, rampup=a.rampup, mu=a.mu, ema=a.ema,
-                     repeat_labelled=a.repeat_labelled, **_run_kw(a))
-    _print_run(learn, a.out)
+def _none_or(conv):
+    "A flag's converter for an option that may be None: 'none' is None"
+    def f(v:str): return None if v.strip().lower() == 'none' else conv(v)
+    f.__name__ = getattr(conv, '__name__', 'value')   # argparse names the type in its error
+    return f
 
-# %% ../nbs/09_cli.ipynb #9594e6b1
-_ADAPTIVE_OPTIONS = {'flexmatch': ('tau', 'warmup', 'mapping'), 'freematch': ('momentum', 'lambda_f'),
-                     'softmatch': ('n_sigma', 'momentum', 'dist_align')}
-
-def cmd_adaptive(a):
-    "`flexmatch`, `freematch` and `softmatch`: FixMatch's flags and each method's own"
-    from semicompact import consistency
-    from semicompact.quantize import int8_steps
-    fn = getattr(consistency, a.command)
-    learn = fn(a.model, a.data, recipe_args(a), a.out, path_unlabelled=a.unlabelled, weights=a.weights, steps=int8_steps(a.model),
-               mu=a.mu, lambda_u=a.lambda_u, ema=a.ema, n_ops=a.n_ops, cutout=a.cutout, state=a.state, repeat_labelled=a.repeat_labelled,
-               **{k: getattr(a, k) for k in _ADAPTIVE_OPTIONS[a.command]}, **_run_kw(a))
-    _print_run(learn, a.out)
+def add_option_flags(p:argparse.ArgumentParser, # A (sub-)parser to add the flags to
+                     options:type, # A method's options dataclass (see `MethodOptions`)
+                     title:str='', # The method's title, for the flags' group
+                    ):
+    "One flag per option (`--mu`, `--no-warmup`, `--mapping {convex,linear}`, ...): type, choices, default and help from the dataclass"
+    hints, docs, defaults = options.hints(), options.docs(), options.defaults()
+    g = p.add_argument_group(f"{title or options.__name__} options (see {options.__name__}; a flag not given keeps the default)")
+    for f in options.fields():
+        t, flag, d = hints[f], '--' + f.replace('_', '-'), defaults[f]
+        help_ = f"{docs[f] or f} (default: {d})"
+        args = [x for x in get_args(t) if x is not type(None)] or [t]
+        if t is bool: g.add_argument(flag, dest=f, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_); continue
+        if get_origin(t) is Literal: g.add_argument(flag, dest=f, choices=list(get_args(t)), default=argparse.SUPPRESS, help=help_); continue
+        conv = json.loads if dict in args else next((x for x in args if x in (int, float)), str)
+        if type(None) in get_args(t): conv = _none_or(conv)
+        many = dict(nargs='+') if list in args or tuple in args else {}
+        g.add_argument(flag, dest=f, type=conv, default=argparse.SUPPRESS, metavar=f.upper(), help=help_, **many)
+        if type(None) in get_args(t) and d is not None:
+            g.add_argument('--no-' + f.replace('_', '-'), dest=f, action='store_const', const=None, default=argparse.SUPPRESS, help=f'{f} = None')
 
 # %% ../nbs/09_cli.ipynb #661b546d
 def _print_run(learn, out):
@@ -280,52 +287,20 @@ def _training_commands(sub):
 
 # %% ../nbs/09_cli.ipynb #cdc4bf41
 def _method_commands(sub):
-    "fixmatch, mixmatch, flexmatch, freematch, softmatch: a consistency method's options as flags"
-    for name, help_ in (('fixmatch', 'FixMatch (Sohn et al. 2020): consistency between weak and strong views of unlabelled images'),
-                        ('mixmatch', 'MixMatch (Berthelot et al. 2019): guessed, sharpened labels and MixUp over labelled and unlabelled images'),
-                        ('flexmatch', 'FlexMatch (Zhang et al. 2021): FixMatch with per-class thresholds that follow each class\'s learning status'),
-                        ('freematch', 'FreeMatch (Wang et al. 2023): FixMatch with self-adaptive thresholds and a class-fairness term'),
-                        ('softmatch', 'SoftMatch (Chen et al. 2023): FixMatch with a soft confidence weight and uniform alignment')):
-        c = sub.add_parser(name, help=help_)
-        c.add_argument('--model', required=True, help='target model name')
+    "One command per registered method (`fixmatch`, `plain-distillation`, ...): the flags every run shares, the recipe's and the method's options"
+    from semicompact.methods import METHODS
+    for m in METHODS.values():
+        if m.command is None: continue   # Base: `semicompact train`
+        c = sub.add_parser(m.command, help=f"{m.title}: {m.summary}" + (f" ({m.reference})" if m.reference else ''))
+        c.add_argument('--model', required=True, help='the network to train (for self-training: the student)')
         c.add_argument('--data', required=True, help='dataset root: train/<class>/*, test/<class>/*, unlabelled/**')
         c.add_argument('--unlabelled', help='unlabelled images elsewhere (default: DATA/unlabelled)')
         c.add_argument('--out', help='run folder to write')
         c.add_argument('--weights', help='local weights file to start from')
         c.add_argument('--overwrite', action='store_true', help='replace an existing run folder')
-        c.add_argument('--repeat-labelled', type=int, default=1, help='repeat the labelled training images N times per epoch (default: 1)')
-        if name != 'mixmatch':
-            c.add_argument('--mu', type=float, default=7, help='unlabelled images per labelled image in a batch (default: 7)')
-            if name in ('fixmatch', 'flexmatch'):
-                c.add_argument('--tau', type=float, default=0.95, help='confidence threshold of the pseudo-labels'
-                               + (' (default: 0.95)' if name == 'fixmatch' else ': that of the best-learned class (default: 0.95)'))
-            c.add_argument('--lambda-u', type=float, default=1.0, help='weight of the unlabelled loss (default: 1)')
-            c.add_argument('--n-ops', type=int, default=2, help='RandAugment operations per image (default: 2)')
-            c.add_argument('--cutout', type=float, default=0.5, help='Cutout size as a share of the side (default: 0.5)')
-            c.set_defaults(func=cmd_fixmatch if name == 'fixmatch' else cmd_adaptive)
-            if name != 'fixmatch': c.add_argument('--state', help="a run folder of the same method and data whose per-class state to continue")
-            if name == 'flexmatch':
-                c.add_argument('--no-warmup', dest='warmup', action='store_false', help='no threshold warm-up (images never selected do not count)')
-                c.add_argument('--mapping', choices=['convex', 'linear'], default='convex', help='learning status to threshold (default: convex)')
-            if name in ('freematch', 'softmatch'):
-                c.add_argument('--momentum', type=float, default=0.999, help='momentum of the EMAs behind the thresholds/weights (default: 0.999)')
-            if name == 'freematch':
-                c.add_argument('--lambda-f', type=float, default=0.01, help='weight of the fairness term (default: 0.01)')
-            if name == 'softmatch':
-                c.add_argument('--n-sigma', type=float, default=2.0, help='width of the Gaussian weight in standard deviations (default: 2)')
-                c.add_argument('--no-dist-align', dest='dist_align', action='store_false', help='no uniform distribution alignment')
-        else:
-            c.add_argument('--k', type=int, default=2, help='augmentations per unlabelled image (default: 2)')
-            c.add_argument('--T', type=float, default=0.5, help='sharpening temperature (default: 0.5)')
-            c.add_argument('--alpha', type=float, default=0.75, help='MixUp Beta parameter (default: 0.75)')
-            c.add_argument('--lambda-u', type=float, default=75.0, help='weight of the unlabelled loss after ramp-up (default: 75)')
-            c.add_argument('--rampup-steps', type=int, default=16384, help='optimiser steps in which the weight ramps up from 0 (default: 16384, the reference code)')
-            c.add_argument('--rampup', type=float, default=None, help='instead: the share of the whole training (both stages) over which it ramps up, e.g. 0.4')
-            c.add_argument('--mu', type=float, default=1, help='unlabelled images per labelled image in a batch (default: 1)')
-            c.set_defaults(func=cmd_mixmatch)
-        c.add_argument('--ema', type=float, default=0.999, help='EMA decay of the weights used for evaluation, with warm-up (default: 0.999)')
-        c.add_argument('--no-ema', dest='ema', action='store_const', const=None, help='no EMA: evaluate the trained weights (the paper)')
+        add_option_flags(c, m.options, m.title)
         _add_train_flags(c)
+        c.set_defaults(func=cmd_method, method_name=m.name)
 
 # %% ../nbs/09_cli.ipynb #56a51815
 def _deployment_commands(sub):
@@ -370,6 +345,7 @@ def _deployment_commands(sub):
 # %% ../nbs/09_cli.ipynb #d4a70129
 def _study_commands(sub):
     "compare, study, merge, report: comparing methods and networks, and running a study on an engine"
+    from semicompact.methods import list_methods
     c = sub.add_parser('compare', help='statistical comparison of groups (models, methods) over blocks (datasets) in a results CSV')
     c.add_argument('results', help='CSV with one row per run (e.g. a study\'s results.csv)')
     c.add_argument('--group', required=True, help="column of the groups compared, e.g. 'model' or 'method'")
@@ -386,7 +362,7 @@ def _study_commands(sub):
     st.add_argument('study_file', nargs='?', help='YAML/JSON file with datasets, models, methods, seeds, out, recipe')
     st.add_argument('--data', nargs='+', help='dataset folders')
     st.add_argument('--models', nargs='+', help='model names')
-    st.add_argument('--methods', nargs='+', help='base, plain, data, model, model-data, fixmatch, mixmatch, flexmatch, freematch, softmatch')
+    st.add_argument('--methods', nargs='+', help=f"method names or aliases ({', '.join(list_methods())}; plain, data, model, model-data)")
     st.add_argument('--seeds', nargs='+', type=int)
     st.add_argument('--out', help='study folder (runs/, results.csv)')
     st.add_argument('--shard', help="run only shard i of n, e.g. '1/4'")

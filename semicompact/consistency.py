@@ -23,6 +23,7 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
 from fasttransform import Transform
 import torchvision.transforms.v2.functional as TF
 
+from .methods import implements, ConsistencyOptions, FixMatchOptions, MixMatchOptions, FlexMatchOptions, FreeMatchOptions, SoftMatchOptions
 from .data import Layout, get_dls, readable_images, readable_for, warn_unreadable, image_cache, CachedImage, ReadImage, CachedDL, cache_mode
 from .models import resolve_model
 from .train import train_model, check_run_path
@@ -726,135 +727,90 @@ class SoftMatchCallback(AdaptiveMatchCallback):
 # %% ../nbs/05_consistency.ipynb #e40429f6
 _RUN_OPTIONS = ('path_unlabelled', 'weights', 'cbs', 'steps', 'overwrite', 'show_progress', 'distributed')
 
-def _consistency(method, make_cb, options, model, path, recipe, output_path, repeat_labelled, kwargs):
-    "Train `model` with the callback `make_cb(recipe, epochs)` (epochs: both stages, for its schedules) through `train_model`, recording `options` in the run"
+def _consistency(method:str, cb_cls:type, options:ConsistencyOptions, model, path, recipe, output_path, kwargs:dict) -> Learner:
+    "Train `model` through `train_model` with the callback `cb_cls` made from `options`, recording them in the run"
     rec, run = split_options(kwargs, valid=_RUN_OPTIONS)
     r = as_recipe(recipe, **rec)
-    if not (isinstance(repeat_labelled, int) and repeat_labelled >= 1): raise SemicompactError(f"repeat_labelled must be an integer >= 1, got {repeat_labelled!r}")
+    cb_kw = options.as_dict()
+    repeat = cb_kw.pop('repeat_labelled')
+    check_option('repeat_labelled', repeat, is_int(repeat) and repeat >= 1, 'an integer >= 1')
     check_run_path(output_path, run.get('overwrite', False))
     n_unl = len(Layout.find(path, run.get('path_unlabelled'), need_test=False).unlabelled_files())   # fail fast without unlabelled images
     two_stages = r.pretrained or run.get('weights') is not None
-    cb = make_cb(r, (r.freeze_epochs if two_stages else 0) + r.epochs)   # the schedules count steps over both stages
+    cb = cb_cls(flip=r.flip, epochs=(r.freeze_epochs if two_stages else 0) + r.epochs, **cb_kw)   # the schedules count steps over both stages
     if r.epoch_steps is None:   # an epoch: one pass over the unlabelled images, μ·bs of them each step (the reference implementations')
         r = r.replace(epoch_steps=max(1, math.ceil(n_unl/unlabelled_bs(cb.mu, r.bs))))
     extra = None
-    if repeat_labelled > 1:   # the labelled training images (never the validation ones) again, as extra items
+    if repeat > 1:   # the labelled training images (never the validation ones) again, as extra items
         items = get_dls(path, path_unlabelled=run.get('path_unlabelled'), **r.dls_options()).train.items[['file', 'label']]
-        extra = pd.concat([items.reset_index(drop=True)]*(repeat_labelled - 1), ignore_index=True)
+        extra = pd.concat([items.reset_index(drop=True)]*(repeat - 1), ignore_index=True)
+    recorded = options.as_dict()
+    if not isinstance(recorded.get('state'), (str, Path, type(None))): recorded['state'] = 'a dict of tensors'
     return train_model(model, path, r, output_path, extra=extra, method=method, **{**run, 'cbs': [cb] + list(run.get('cbs') or [])},
-                       options=dict(options, flip=cb.flip, repeat_labelled=repeat_labelled, n_unlabelled=n_unl))
+                       options=dict(recorded, flip=cb.flip, n_unlabelled=n_unl))
 
+@implements('fixmatch')
 def fixmatch(model:str, # Model name (see `resolve_model`)
              path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
              recipe:Recipe|dict|None=None, # How to train (see `Recipe`); its `flip` applies to the unlabelled views too
              output_path=None, # Run folder to write (None: nothing is written)
              *,
-             mu:float=7, # Unlabelled images per labelled image in a step (memory: (1+2μ)·bs images per step)
-             tau:float=0.95, # Confidence threshold of the pseudo-labels
-             lambda_u:float=1., # Weight of the unlabelled loss
-             ema:float|None=0.999, # EMA decay of the weights used for evaluation, with warm-up (FixMatch's 0.999); None: off (the paper)
-             n_ops:int=2, # RandAugment operations per strong view
-             cutout:float=0.5, # Largest Cutout side (share of the image side)
-             repeat_labelled:int=1, # Show each labelled training image this many times per epoch
+             options:FixMatchOptions, # The method's own options, given as keywords (`mu=7, tau=0.95, lambda_u=1, ema=0.999, n_ops=2, cutout=0.5, repeat_labelled=1`): see `FixMatchOptions`
              **kwargs, # Recipe options (epochs, size, ...) and `train_model`'s: path_unlabelled, weights, steps, overwrite, show_progress, ...
             ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
     "Train `model` with FixMatch on the labelled and unlabelled images of `path`, with the recipe"
-    options = dict(mu=mu, tau=tau, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
-    make = lambda r, epochs: FixMatchCallback(flip=r.flip, epochs=epochs, **options)
-    return _consistency('fixmatch', make, options, model, path, recipe, output_path, repeat_labelled, kwargs)
+    return _consistency('fixmatch', FixMatchCallback, options, model, path, recipe, output_path, kwargs)
 
 # %% ../nbs/05_consistency.ipynb #3ad7833e
+@implements('mixmatch')
 def mixmatch(model:str, # Model name (see `resolve_model`)
              path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
              recipe:Recipe|dict|None=None, # How to train (see `Recipe`); its `flip` applies to the unlabelled views too
              output_path=None, # Run folder to write (None: nothing is written)
              *,
-             k:int=2, # Augmentations of each unlabelled image
-             T:float=0.5, # Sharpening temperature
-             alpha:float=0.75, # MixUp Beta(alpha, alpha)
-             lambda_u:float=75., # Weight of the unlabelled loss after ramp-up
-             rampup_steps:int|None=16384, # Optimiser steps in which λu ramps up from 0 (the reference code's 16,384: a short training stays near its labelled loss)
-             rampup:float|None=None, # Instead: the share of the whole training (both stages) over which λu ramps up (the library's earlier default: 0.4)
-             mu:float=1, # Unlabelled images per labelled image in a step
-             ema:float|None=0.999, # EMA decay of the weights used for evaluation, with warm-up; None: off (the paper)
-             repeat_labelled:int=1, # Show each labelled training image this many times per epoch
+             options:MixMatchOptions, # The method's own options, given as keywords (`k=2, T=0.5, alpha=0.75, lambda_u=75, mu=1, ...`): see `MixMatchOptions`
              **kwargs, # Recipe options (epochs, size, ...) and `train_model`'s: path_unlabelled, weights, steps, overwrite, show_progress, ...
             ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
     "Train `model` with MixMatch on the labelled and unlabelled images of `path`, with the recipe"
-    options = dict(k=k, T=T, alpha=alpha, lambda_u=lambda_u, rampup_steps=rampup_steps, rampup=rampup, mu=mu, ema=ema)
-    make = lambda r, epochs: MixMatchCallback(flip=r.flip, epochs=epochs, **options)
-    return _consistency('mixmatch', make, options, model, path, recipe, output_path, repeat_labelled, kwargs)
+    return _consistency('mixmatch', MixMatchCallback, options, model, path, recipe, output_path, kwargs)
 
 # %% ../nbs/05_consistency.ipynb #49e2d196
-def _adaptive(method, cb_cls, options, state, model, path, recipe, output_path, repeat_labelled, kwargs):
-    "`_consistency` with an `AdaptiveMatchCallback` that may continue a saved `state` (recorded by its path)"
-    make = lambda r, epochs: cb_cls(flip=r.flip, epochs=epochs, state=state, **options)
-    recorded = {**options, 'state': state if state is None or isinstance(state, (str, Path)) else 'a dict of tensors'}
-    return _consistency(method, make, recorded, model, path, recipe, output_path, repeat_labelled, kwargs)
-
-
+@implements('flexmatch')
 def flexmatch(model:str, # Model name (see `resolve_model`)
               path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
               recipe:Recipe|dict|None=None, # How to train (see `Recipe`); its `flip` applies to the unlabelled views too
               output_path=None, # Run folder to write (None: nothing is written)
               *,
-              mu:float=7, # Unlabelled images per labelled image in a step
-              tau:float=0.95, # Upper threshold (a class learned as well as the best one)
-              warmup:bool=True, # Thresholds start near 0 and rise while most images are still unselected
-              mapping:str='convex', # Learning status to threshold: 'convex' or 'linear'
-              lambda_u:float=1., # Weight of the unlabelled loss
-              ema:float|None=0.999, # EMA decay of the weights used for evaluation, with warm-up; None: off
-              n_ops:int=2, # RandAugment operations per strong view
-              cutout:float=0.5, # Largest Cutout side (share of the image side)
-              state=None, # Continue the per-image learning status of a run folder (same unlabelled images)
-              repeat_labelled:int=1, # Show each labelled training image this many times per epoch
+              options:FlexMatchOptions, # The method's own options, given as keywords (`tau=0.95, warmup=True, mapping='convex', state=None, ...`): see `FlexMatchOptions`
               **kwargs, # Recipe options (epochs, size, ...) and `train_model`'s: path_unlabelled, weights, steps, overwrite, show_progress, ...
              ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
     "Train `model` with FlexMatch (curriculum pseudo-labelling) on the labelled and unlabelled images of `path`"
-    options = dict(mu=mu, tau=tau, warmup=warmup, mapping=mapping, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
-    return _adaptive('flexmatch', FlexMatchCallback, options, state, model, path, recipe, output_path, repeat_labelled, kwargs)
+    return _consistency('flexmatch', FlexMatchCallback, options, model, path, recipe, output_path, kwargs)
 
 # %% ../nbs/05_consistency.ipynb #7e71531a
+@implements('freematch')
 def freematch(model:str, # Model name (see `resolve_model`)
               path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
               recipe:Recipe|dict|None=None, # How to train (see `Recipe`); its `flip` applies to the unlabelled views too
               output_path=None, # Run folder to write (None: nothing is written)
               *,
-              mu:float=7, # Unlabelled images per labelled image in a step
-              momentum:float=0.999, # Momentum of the EMAs behind the thresholds
-              lambda_f:float=0.01, # Weight of the fairness term
-              lambda_u:float=1., # Weight of the unlabelled loss
-              ema:float|None=0.999, # EMA decay of the weights used for evaluation, with warm-up; None: off
-              n_ops:int=2, # RandAugment operations per strong view
-              cutout:float=0.5, # Largest Cutout side (share of the image side)
-              state=None, # Continue the thresholds' EMAs of a run folder
-              repeat_labelled:int=1, # Show each labelled training image this many times per epoch
+              options:FreeMatchOptions, # The method's own options, given as keywords (`momentum=0.999, lambda_f=0.01, state=None, ...`): see `FreeMatchOptions`
               **kwargs, # Recipe options (epochs, size, ...) and `train_model`'s: path_unlabelled, weights, steps, overwrite, show_progress, ...
              ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
     "Train `model` with FreeMatch (self-adaptive thresholds and fairness) on the labelled and unlabelled images of `path`"
-    options = dict(mu=mu, momentum=momentum, lambda_f=lambda_f, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
-    return _adaptive('freematch', FreeMatchCallback, options, state, model, path, recipe, output_path, repeat_labelled, kwargs)
+    return _consistency('freematch', FreeMatchCallback, options, model, path, recipe, output_path, kwargs)
 
 # %% ../nbs/05_consistency.ipynb #3921f8bf
+@implements('softmatch')
 def softmatch(model:str, # Model name (see `resolve_model`)
               path, # Dataset root (labelled `train/`, `test/`, and `unlabelled/` unless `path_unlabelled`)
               recipe:Recipe|dict|None=None, # How to train (see `Recipe`); its `flip` applies to the unlabelled views too
               output_path=None, # Run folder to write (None: nothing is written)
               *,
-              mu:float=7, # Unlabelled images per labelled image in a step
-              n_sigma:float=2., # Width of the Gaussian weight, in standard deviations
-              momentum:float=0.999, # Momentum of the EMAs of the confidences' mean and variance
-              dist_align:bool=True, # Uniform distribution alignment
-              lambda_u:float=1., # Weight of the unlabelled loss
-              ema:float|None=0.999, # EMA decay of the weights used for evaluation, with warm-up; None: off
-              n_ops:int=2, # RandAugment operations per strong view
-              cutout:float=0.5, # Largest Cutout side (share of the image side)
-              state=None, # Continue the weight's EMAs of a run folder
-              repeat_labelled:int=1, # Show each labelled training image this many times per epoch
+              options:SoftMatchOptions, # The method's own options, given as keywords (`n_sigma=2, momentum=0.999, dist_align=True, state=None, ...`): see `SoftMatchOptions`
               **kwargs, # Recipe options (epochs, size, ...) and `train_model`'s: path_unlabelled, weights, steps, overwrite, show_progress, ...
              ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path` set
     "Train `model` with SoftMatch (soft confidence weights, uniform alignment) on the labelled and unlabelled images of `path`"
-    options = dict(mu=mu, n_sigma=n_sigma, momentum=momentum, dist_align=dist_align, lambda_u=lambda_u, ema=ema, n_ops=n_ops, cutout=cutout)
-    return _adaptive('softmatch', SoftMatchCallback, options, state, model, path, recipe, output_path, repeat_labelled, kwargs)
+    return _consistency('softmatch', SoftMatchCallback, options, model, path, recipe, output_path, kwargs)
 
 FixMatch, MixMatch = fixmatch, mixmatch   # the paper's names

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np, pandas as pd, torch
-from .core import SemicompactError, name_key, Recipe, as_recipe, split_options, quiet_imports, check_option, is_number
+from .core import SemicompactError, Recipe, as_recipe, split_options, quiet_imports, check_option, is_number
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.learner import Learner
 
+from .methods import (implements, resolve_method, PAPER_BASE_MODEL, PAPER_BASE_MODELS, DistillOptions, PlainDistillationOptions,
+                                 DataDistillationOptions, ModelDistillationOptions, ModelDataDistillationOptions)
 from .data import Layout, get_dls, unlabelled_dl, image_files, readable_for, warn_unreadable
 from .models import resolve_model, create_learner
 from .train import (train_model, evaluate, check_run_path, run_folder, run_config,
@@ -22,10 +24,9 @@ from .train import (train_model, evaluate, check_run_path, run_folder, run_confi
 from .tta import PAPER_TRANSFORMS, get_transforms, norm_stats, tta_view
 
 # %% auto #0
-__all__ = ['DISTILL_METHODS', 'PAPER_BASE_MODEL', 'PAPER_BASE_MODELS', 'pseudo_label', 'view_changes', 'balance_pseudo_labels',
-           'DistillResult', 'student_check', 'teacher_quality', 'distill', 'plain_distillation', 'data_distillation',
-           'model_distillation', 'model_data_distillation', 'plainDistillation', 'dataDistillation',
-           'modelDistillation', 'modelDataDistillation']
+__all__ = ['pseudo_label', 'view_changes', 'balance_pseudo_labels', 'DistillResult', 'student_check', 'teacher_quality',
+           'distill', 'plain_distillation', 'data_distillation', 'model_distillation', 'model_data_distillation',
+           'plainDistillation', 'dataDistillation', 'modelDistillation', 'modelDataDistillation']
 
 # %% ../nbs/04_distill.ipynb #4481636e
 def _check_confidence(confidence):
@@ -153,13 +154,9 @@ def balance_pseudo_labels(pl:pd.DataFrame, # `pseudo_label`'s table: the kept ro
     return pd.concat(out) if out else kept.iloc[:0]
 
 # %% ../nbs/04_distill.ipynb #d296889e
-DISTILL_METHODS = {'plain_distillation': 'plain distillation', 'data_distillation': 'data distillation',
-                   'model_distillation': 'model distillation', 'model_data_distillation': 'model-data distillation'}
-_METHOD_ALIASES = {'plain': 'plain_distillation', 'data': 'data_distillation', 'model': 'model_distillation',
-                   'modeldata': 'model_data_distillation', **{k.replace('_', ''): k for k in DISTILL_METHODS}}
 _ENSEMBLES, _VIEWS = ('model_distillation', 'model_data_distillation'), ('data_distillation', 'model_data_distillation')
-PAPER_BASE_MODEL = 'resnet50'                                     # the paper's teacher of plain and data distillation
-PAPER_BASE_MODELS = ('resnet50', 'resnet101', 'efficientnet_b3')  # the paper's ensemble of model and model-data distillation
+
+def _title(method:str) -> str: return resolve_method(method).title.lower()   # 'model-data distillation'
 
 @dataclass
 class DistillResult:
@@ -173,7 +170,7 @@ class DistillResult:
     def summary(self) -> str:
         "A few lines for the command line"
         m = self.metrics
-        lines = [f"{DISTILL_METHODS[m['method']]}: {', '.join(m['base_models'])} -> {m['target_model']}",
+        lines = [f"{_title(m['method'])}: {', '.join(m['base_models'])} -> {m['target_model']}",
                  f"  pseudo-labels kept: {m['n_kept']} of {m['n_unlabelled']} (confidence >= {m['confidence']})"
                  + (f", accuracy {m['pseudo_label_accuracy']:.4f}" if m.get('pseudo_label_accuracy') is not None else '')]
         if m.get('note'): lines.append(f"  note: {m['note']}")
@@ -211,11 +208,6 @@ def _check_views(teachers, files, tfms, bound, bs) -> tuple[dict, list]:
     return {k: round(float(v), 4) for k, v in rates.items()}, dropped
 
 # %% ../nbs/04_distill.ipynb #21da81d5
-def _method(method) -> str:
-    m = _METHOD_ALIASES.get(name_key(method))
-    if m is None: raise SemicompactError(f"Unknown method {method!r}; valid: {', '.join(DISTILL_METHODS)} (or plain, data, model, model-data)")
-    return m
-
 def _base_source(b, classes):
     "('name', registry name) | ('run', path) | ('learner', Learner), checked"
     if isinstance(b, Learner):
@@ -288,7 +280,7 @@ def _pseudo_label_metrics(pl:pd.DataFrame, classes, known:bool) -> dict:
 # %% ../nbs/04_distill.ipynb #cde0e632
 def _distill_views(method:str, n_bases:int, transforms, confidence, view_check, balance) -> tuple[list, float]:
     "Check a distillation's options against its method before anything is trained: (its test-time views, the confidence)"
-    name = DISTILL_METHODS[method]
+    name = _title(method)
     if method not in _ENSEMBLES and n_bases != 1:
         raise SemicompactError(f"{name} takes one base model, got {n_bases}; use model or model-data distillation for an ensemble")
     if method in _ENSEMBLES and n_bases < 2:
@@ -352,7 +344,7 @@ def _label_unlabelled(teachers:_Teachers, lay, unl:list, views, confidence, view
     note = None
     if not len(kept):
         why = "every teacher is no better than chance" if not teachers.labelling else f"no pseudo-label reached confidence {confidence}"
-        note = f"No pseudo-labels ({why}): the target was trained on the labelled images alone, so this run is not a result of {DISTILL_METHODS[method]}"
+        note = f"No pseudo-labels ({why}): the target was trained on the labelled images alone, so this run is not a result of {_title(method)}"
         warnings.warn(note)
     return _PseudoLabels(pl, balance_pseudo_labels(pl, labelled) if balance else kept, views, requested, changes, dropped, seconds,
                          known, labelled, missing, note)
@@ -387,46 +379,32 @@ def _save_distillation(output_path, overwrite, student, config, metrics, teacher
     return Path(output_path).expanduser()
 
 # %% ../nbs/04_distill.ipynb #c91166ab
-def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_distillation' or 'model_data_distillation' (or 'plain', 'data', 'model', 'model-data')
-            model:str, # The target: the compact network to train
-            path, # Dataset root (see `Layout`)
-            recipe:Recipe|dict|None=None, # How the target (and, unless `base_recipe`, the bases) are trained
-            output_path=None, # Run folder to write (None: nothing is written)
-            *,
-            base_models, # The teachers: a model name, a trained Learner or a run folder, or a list of them
-            transforms=None, # Test-time views of the data methods (default `PAPER_TRANSFORMS`); must be None for the others
-            confidence:float=0.8, # Pseudo-labels with averaged confidence >= this are kept
-            view_check:float|None=0.2, # Leave out a view that changes the teachers' top class of more than this share of the unlabelled images (None: every view, the paper)
-            balance:bool=False, # Balance the kept pseudo-labels to the labelled images' class distribution (see `balance_pseudo_labels`)
-            path_unlabelled=None, # Unlabelled images elsewhere (default `path/unlabelled`)
-            base_recipe:Recipe|dict|None=None, # How the bases named here are trained: a Recipe, or a dict of changes to `recipe`
-            weights=None, # A local weights file the target starts from (see `train_model`)
-            keep_weak_teachers:bool=False, # Keep teachers no better than chance on their validation images (default: leave them out)
-            pl_bs:int=256, # Batch size of pseudo-labelling
-            steps:list|tuple=(), # Steps after the target's training (see `train_model`), e.g. int8
-            cbs:list|None=None, # Extra fastai callbacks for the target's training
-            overwrite:bool=False, # Replace an existing run folder
-            show_progress:bool=True, # fastai's progress bars
-            **overrides, # Recipe options that change `recipe`, e.g. `epochs=10`
-           ) -> DistillResult:
-    "Self-training: `base_models` label the unlabelled images of `path`, `model` learns from labelled + confident pseudo-labels"
-    t_start, method = time.perf_counter(), _method(method)
-    r = as_recipe(recipe, **split_options(overrides, what='training option')[0])
-    base_r = as_recipe(r, **base_recipe) if isinstance(base_recipe, dict) else as_recipe(base_recipe) if base_recipe is not None else r
-    bases = list(base_models) if isinstance(base_models, (list, tuple)) else [base_models]
-    views, confidence = _distill_views(method, len(bases), transforms, confidence, view_check, balance)
+_DISTILL_RUN = ('path_unlabelled', 'weights', 'steps', 'cbs', 'overwrite', 'show_progress')   # what a run takes besides the recipe and the options
+
+def _distill(method:str, o:DistillOptions, model, path, recipe, output_path, kwargs:dict) -> DistillResult:
+    "Self-training with `method`'s options `o`: the teachers label the unlabelled images, `model` learns from labelled + confident pseudo-labels"
+    t_start = time.perf_counter()
+    t = kwargs.pop('transforms', None) if method not in _VIEWS else None   # not an option of the method: say which methods have it
+    if t: raise SemicompactError(f"{_title(method)} uses no test-time transforms (got {t!r}); use data or model-data distillation")
+    rec, run = split_options(kwargs, valid=_DISTILL_RUN, what='training option')
+    path_unlabelled, overwrite, show_progress, steps = run.get('path_unlabelled'), run.get('overwrite', False), run.get('show_progress', True), run.get('steps', ())
+    r = as_recipe(recipe, **rec)
+    base_r = as_recipe(r, **o.base_recipe) if isinstance(o.base_recipe, dict) else as_recipe(o.base_recipe) if o.base_recipe is not None else r
+    bases = list(o.base_models) if isinstance(o.base_models, (list, tuple)) else [o.base_models]
+    confidence, view_check, balance = o.confidence, o.view_check, o.balance
+    views, confidence = _distill_views(method, len(bases), getattr(o, 'transforms', None), confidence, view_check, balance)
     target, lay = resolve_model(model).name, Layout.find(path, path_unlabelled, need_test=False)
     unl = lay.unlabelled_files()   # there are unlabelled images (checked before anything is trained), listed once
     check_run_path(output_path, overwrite)
     sources = [_base_source(b, lay.classes) for b in bases]
 
-    teachers = _get_teachers(sources, path, base_r, lay, path_unlabelled, show_progress, keep_weak_teachers)
-    pls = _label_unlabelled(teachers, lay, unl, views, confidence, view_check, balance, pl_bs, method)
+    teachers = _get_teachers(sources, path, base_r, lay, path_unlabelled, show_progress, o.keep_weak_teachers)
+    pls = _label_unlabelled(teachers, lay, unl, views, confidence, view_check, balance, o.pl_bs, method)
     options = dict(base_models=teachers.names, base=['Learner' if k == 'learner' else str(s) for k, s in sources],
-                   transforms=pls.requested, confidence=confidence, pl_bs=pl_bs, keep_weak_teachers=keep_weak_teachers,
+                   transforms=pls.requested, confidence=confidence, pl_bs=o.pl_bs, keep_weak_teachers=o.keep_weak_teachers,
                    view_check=view_check, views_dropped=pls.dropped, balance=balance, base_recipe=None if base_r is r else base_r.as_dict())
     student = train_model(target, path, r, path_unlabelled=path_unlabelled, extra=pls.train[['file', 'label']] if len(pls.train) else None,
-                          weights=weights, steps=steps, cbs=cbs, show_progress=show_progress, method=method, options=options)
+                          weights=run.get('weights'), steps=steps, cbs=run.get('cbs'), show_progress=show_progress, method=method, options=options)
     check = student_check(student, teachers.labelling)
     if pls.table.kept.any() and check['student_below_base']:
         warnings.warn(f"The student's validation accuracy {check['student_valid_accuracy']:.3f} is below its best teacher's "
@@ -443,61 +421,68 @@ def distill(method:str, # 'plain_distillation', 'data_distillation', 'model_dist
     student.run_path = run_path
     return DistillResult(student, metrics, pls.table, teachers.learners, run_path)
 
+# %% ../nbs/04_distill.ipynb #9381c54b
+def distill(method:str, # A self-training method: 'plain', 'data', 'model' or 'model-data' (or its full name, e.g. 'model_data_distillation')
+            model:str, # The target: the compact network to train
+            path, # Dataset root (see `Layout`)
+            recipe:Recipe|dict|None=None, # How the target (and, unless `base_recipe`, the teachers) are trained
+            output_path=None, # Run folder to write (None: nothing is written)
+            **kwargs, # The method's options (e.g. `base_models`, `confidence`: see its options class), recipe options, and the run's: path_unlabelled, weights, steps, cbs, overwrite, show_progress
+           ) -> DistillResult:
+    "Self-training by name: runs the function of `method` (`plain_distillation`, `data_distillation`, ...)"
+    return resolve_method(method, 'self-training').function(model, path, recipe, output_path, **kwargs)
+
 # %% ../nbs/04_distill.ipynb #0c83aef5
+@implements('plain_distillation')
 def plain_distillation(model:str, # The target: the compact network to train
-                       path, # Dataset root
-                       recipe:Recipe|dict|None=None, # How to train (see `Recipe`)
-                       output_path=None, # Run folder to write
+                       path, # Dataset root (see `Layout`)
+                       recipe:Recipe|dict|None=None, # How the target (and, unless `base_recipe`, the teachers) are trained
+                       output_path=None, # Run folder to write (None: nothing is written)
                        *,
-                       base_models=PAPER_BASE_MODEL, # The teacher: a model name, a trained Learner or a run folder
-                       confidence:float=0.8, # Threshold on the base model's softmax
-                       **kwargs, # Options of `distill` (path_unlabelled, base_recipe, ...) and recipe options
+                       options:PlainDistillationOptions, # The method's own options, given as keywords (`base_models='resnet50', confidence=0.8, ...`): see `PlainDistillationOptions`
+                       **kwargs, # Recipe options (epochs, ...) and the run's: path_unlabelled, weights, steps, cbs, overwrite, show_progress
                       ) -> DistillResult:
-    "Plain distillation: one base model labels the unlabelled images"
-    return distill('plain_distillation', model, path, recipe, output_path, base_models=base_models, confidence=confidence, **kwargs)
+    "Plain distillation: one teacher labels the unlabelled images"
+    return _distill('plain_distillation', options, model, path, recipe, output_path, kwargs)
 
 # %% ../nbs/04_distill.ipynb #7e189d47
+@implements('data_distillation')
 def data_distillation(model:str, # The target: the compact network to train
-                      path, # Dataset root
-                      recipe:Recipe|dict|None=None, # How to train (see `Recipe`)
-                      output_path=None, # Run folder to write
+                      path, # Dataset root (see `Layout`)
+                      recipe:Recipe|dict|None=None, # How the target (and, unless `base_recipe`, the teachers) are trained
+                      output_path=None, # Run folder to write (None: nothing is written)
                       *,
-                      base_models=PAPER_BASE_MODEL, # The teacher: a model name, a trained Learner or a run folder
-                      transforms=PAPER_TRANSFORMS, # Test-time views ensembled with the image
-                      confidence:float=0.8, # Threshold on the averaged softmax
-                      **kwargs, # Options of `distill` and recipe options
+                      options:DataDistillationOptions, # The method's own options, given as keywords (`base_models='resnet50', transforms='paper', ...`): see `DataDistillationOptions`
+                      **kwargs, # Recipe options (epochs, ...) and the run's: path_unlabelled, weights, steps, cbs, overwrite, show_progress
                      ) -> DistillResult:
-    "Data distillation: one base model, predictions averaged over test-time transforms"
-    return distill('data_distillation', model, path, recipe, output_path, base_models=base_models, transforms=transforms,
-                   confidence=confidence, **kwargs)
+    "Data distillation: one teacher's predictions averaged over test-time views"
+    return _distill('data_distillation', options, model, path, recipe, output_path, kwargs)
 
 # %% ../nbs/04_distill.ipynb #2e43d7b2
+@implements('model_distillation')
 def model_distillation(model:str, # The target: the compact network to train
-                       path, # Dataset root
-                       recipe:Recipe|dict|None=None, # How to train (see `Recipe`)
-                       output_path=None, # Run folder to write
+                       path, # Dataset root (see `Layout`)
+                       recipe:Recipe|dict|None=None, # How the target (and, unless `base_recipe`, the teachers) are trained
+                       output_path=None, # Run folder to write (None: nothing is written)
                        *,
-                       base_models=PAPER_BASE_MODELS, # Several teachers: model names, trained Learners or run folders
-                       confidence:float=0.8, # Threshold on the averaged softmax
-                       **kwargs, # Options of `distill` and recipe options
+                       options:ModelDistillationOptions, # The method's own options, given as keywords (`base_models=PAPER_BASE_MODELS, confidence=0.8, ...`): see `ModelDistillationOptions`
+                       **kwargs, # Recipe options (epochs, ...) and the run's: path_unlabelled, weights, steps, cbs, overwrite, show_progress
                       ) -> DistillResult:
-    "Model distillation: an ensemble of base models labels the unlabelled images"
-    return distill('model_distillation', model, path, recipe, output_path, base_models=base_models, confidence=confidence, **kwargs)
+    "Model distillation: an ensemble of teachers labels the unlabelled images"
+    return _distill('model_distillation', options, model, path, recipe, output_path, kwargs)
 
 # %% ../nbs/04_distill.ipynb #d558fa08
+@implements('model_data_distillation')
 def model_data_distillation(model:str, # The target: the compact network to train
-                            path, # Dataset root
-                            recipe:Recipe|dict|None=None, # How to train (see `Recipe`)
-                            output_path=None, # Run folder to write
+                            path, # Dataset root (see `Layout`)
+                            recipe:Recipe|dict|None=None, # How the target (and, unless `base_recipe`, the teachers) are trained
+                            output_path=None, # Run folder to write (None: nothing is written)
                             *,
-                            base_models=PAPER_BASE_MODELS, # Several teachers: model names, trained Learners or run folders
-                            transforms=PAPER_TRANSFORMS, # Test-time views ensembled with the image
-                            confidence:float=0.8, # Threshold on the averaged softmax
-                            **kwargs, # Options of `distill` and recipe options
+                            options:ModelDataDistillationOptions, # The method's own options, given as keywords (`base_models=PAPER_BASE_MODELS, transforms='paper', ...`): see `ModelDataDistillationOptions`
+                            **kwargs, # Recipe options (epochs, ...) and the run's: path_unlabelled, weights, steps, cbs, overwrite, show_progress
                            ) -> DistillResult:
-    "Model-data distillation: an ensemble of base models, each over test-time transforms"
-    return distill('model_data_distillation', model, path, recipe, output_path, base_models=base_models, transforms=transforms,
-                   confidence=confidence, **kwargs)
+    "Model-data distillation: an ensemble of teachers, each over test-time views"
+    return _distill('model_data_distillation', options, model, path, recipe, output_path, kwargs)
 
 # %% ../nbs/04_distill.ipynb #371d7d8c
 def plainDistillation(baseModel, targetModel, path, pathUnlabelled=None, outputPath=None, confidence=0.8, **kwargs):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json, os, re, shutil, socket, time, traceback, warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Callable
 from datetime import datetime, timezone
 from itertools import product
 from pathlib import Path
@@ -17,52 +16,16 @@ from pathlib import Path
 import pandas as pd
 from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
-from .core import SemicompactError, name_key, Recipe, as_recipe, is_int
+from .core import SemicompactError, Recipe, as_recipe, is_int
 from .engines import file_lock, lock_holder, LockBusy, get_executor, job_environment
 from .train import train_model, code_version, is_main_process
-from .distill import (PAPER_BASE_MODEL, PAPER_BASE_MODELS, plain_distillation, data_distillation, model_distillation,
-                                 model_data_distillation)
-from .consistency import fixmatch, mixmatch, flexmatch, freematch, softmatch
+from .methods import METHODS, resolve_method
 from .quantize import int8_steps
 
 # %% auto #0
-__all__ = ['METHODS', 'KEY', 'FINISHED', 'PROVENANCE', 'WHERE', 'Method', 'resolve_method', 'method_function', 'Cell',
-           'parse_shard', 'study_cells', 'read_results', 'labelled_steps', 'run_cell', 'CellJob', 'study_lock',
-           'run_study', 'merge_results', 'load_study_file', 'report', 'stats_ready']
-
-# %% ../nbs/08_study.ipynb #7052d79b
-@dataclass(frozen=True)
-class Method:
-    "A method of the study: the function that runs it and the base models it needs by default"
-    name: str           # name in the results table, `config.json` and `metrics.json`
-    fn: Callable        # `fn(model, path, recipe, output_path, **options)`, the shape every method shares
-    bases: tuple = ()   # default base (teacher) models, for self-training methods
-    aliases: tuple = ()
-
-METHODS = {m.name: m for m in [
-    Method('base', train_model, (), ('Base', 'supervised')),
-    Method('plain_distillation', plain_distillation, (PAPER_BASE_MODEL,), ('plain', 'Plain distillation')),
-    Method('data_distillation', data_distillation, (PAPER_BASE_MODEL,), ('data', 'Data distillation')),
-    Method('model_distillation', model_distillation, PAPER_BASE_MODELS, ('model', 'Model distillation')),
-    Method('model_data_distillation', model_data_distillation, PAPER_BASE_MODELS, ('model_data', 'model-data', 'Model-data distillation')),
-    Method('fixmatch', fixmatch, (), ('FixMatch',)),
-    Method('mixmatch', mixmatch, (), ('MixMatch',)),
-    Method('flexmatch', flexmatch, (), ('FlexMatch',)),
-    Method('freematch', freematch, (), ('FreeMatch',)),
-    Method('softmatch', softmatch, (), ('SoftMatch',)),
-]}
-
-_METHOD_ALIASES = {name_key(a): m.name for m in METHODS.values() for a in (m.name, *m.aliases)}
-
-def resolve_method(name:str) -> Method:
-    "The `Method` called `name` (its name or an alias such as 'plain' or 'Model-data distillation')"
-    k = _METHOD_ALIASES.get(name_key(name))
-    if k is None: raise SemicompactError(f"Unknown method {name!r}; valid: {', '.join(METHODS)}")
-    return METHODS[k]
-
-def method_function(name:str) -> Callable:
-    "The function that runs method `name`"
-    return resolve_method(name).fn
+__all__ = ['KEY', 'FINISHED', 'PROVENANCE', 'WHERE', 'Cell', 'parse_shard', 'study_cells', 'read_results', 'labelled_steps',
+           'run_cell', 'CellJob', 'study_lock', 'run_study', 'merge_results', 'load_study_file', 'report',
+           'stats_ready']
 
 # %% ../nbs/08_study.ipynb #e55e4239
 @dataclass(frozen=True)
@@ -236,7 +199,7 @@ def run_cell(cell:Cell, # The cell
     if equal_budgets and r.epoch_steps is None and method.name != 'base':   # a student's epoch holds its pseudo-labels, FixMatch's the unlabelled pool
         r = r.replace(epoch_steps=labelled_steps(path, r))
     if (weights or {}).get(cell.model) is not None: kw['weights'] = weights[cell.model]
-    method.fn(cell.model, path, r, folder, steps=int8_steps(cell.model), show_progress=show_progress, cbs=cbs, **kw)
+    method.function(cell.model, path, r, folder, steps=int8_steps(cell.model), show_progress=show_progress, cbs=cbs, **kw)
     return folder
 
 # %% ../nbs/08_study.ipynb #a74a4e7e

@@ -7,8 +7,9 @@ import pytest
 
 PKG = Path(__file__).parents[1]/'semicompact'
 # DESIGN §5: cli -> study -> distill · consistency · quantize -> train -> data · models · tta; stats beside, imported by study and cli only;
-# engines (where a study's cells run, lock files) below data, without torch: a pool's worker sets its devices before torch is imported
-LAYERS = {'core': 0, 'test_utils': 0, 'pixels': 0.5, 'engines': 0.5, 'data': 1, 'models': 1, 'tta': 1, 'stats': 1, 'train': 2,
+# engines (where a study's cells run, lock files) below data, without torch: a pool's worker sets its devices before torch is imported;
+# methods (the registry: each method's declaration and options) without torch, so the command line lists them at once
+LAYERS = {'core': 0, 'test_utils': 0, 'methods': 0.5, 'pixels': 0.5, 'engines': 0.5, 'data': 1, 'models': 1, 'tta': 1, 'stats': 1, 'train': 2,
           'distill': 3, 'consistency': 3, 'quantize': 3, 'study': 4, 'cli': 5}
 TORCH = ('torch', 'torchvision', 'fastai', 'timm', 'accelerate', 'onnxruntime')
 
@@ -57,7 +58,7 @@ def test_no_module_imports_another_modules_private_name():
 def test_train_knows_nothing_of_int8():
     assert 'quantize' not in _imports(PKG/'train.py')[0]
 
-@pytest.mark.parametrize('mod', ['core', 'pixels', 'engines', 'stats', 'test_utils'])
+@pytest.mark.parametrize('mod', ['core', 'methods', 'pixels', 'engines', 'stats', 'test_utils'])
 def test_light_modules_import_no_torch(mod):
     assert not _imports(PKG/f'{mod}.py')[1] & set(TORCH)
     r = subprocess.run([sys.executable, '-c', f"import sys, semicompact.{mod}; print(sorted(set(sys.modules) & {set(TORCH)!r}))"],
@@ -85,7 +86,7 @@ def test_importing_changes_nothing_global():
 def test_no_name_defined_twice_in_all():
     import importlib
     import semicompact.all
-    mods = [importlib.import_module(f'semicompact.{m}') for m in ('core', 'data', 'models', 'train', 'tta', 'distill', 'consistency', 'quantize', 'stats', 'study')]
+    mods = [importlib.import_module(f'semicompact.{m}') for m in ('core', 'methods', 'data', 'models', 'train', 'tta', 'distill', 'consistency', 'quantize', 'stats', 'study')]
     owners = {}
     for m in mods:
         for n in m.__all__: owners.setdefault(n, []).append(m)
@@ -106,9 +107,9 @@ def test_recipe_options_are_listed_once():
     for f in fields: assert '--' + f.replace('_', '-') in r.stdout, f
 
 def test_every_method_has_the_same_shape():
-    from semicompact.study import METHODS
+    from semicompact.methods import METHODS
     for m in METHODS.values():
-        ps = list(inspect.signature(m.fn).parameters.values())
+        ps = list(inspect.signature(m.function).parameters.values())
         assert [p.name for p in ps[:4]] == ['model', 'path', 'recipe', 'output_path'], m.name
         assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in ps[4:]), m.name
 

@@ -1,7 +1,8 @@
 """A fault battery: damaged files and bad options end in a clear error that names the input (or in one warning that
 lists the files skipped), never in a dependency's traceback or a silent wrong result; the user's files are left
 byte-for-byte as they were."""
-import hashlib, json, os, shutil, subprocess, sys, time, warnings
+import contextlib, hashlib, io, json, os, shutil, subprocess, sys, time, warnings
+from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np, pytest
@@ -12,8 +13,14 @@ from semicompact.core import SemicompactError
 def _digest(folder:Path) -> dict:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob('*')) if p.is_file()}
 
-def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, '-m', 'semicompact.cli', *map(str, args)], capture_output=True, text=True, cwd=cwd)
+def _cli(*args) -> SimpleNamespace:
+    "The `semicompact` command run in this process, as a user would see it (the entry point's own process: tests/test_design.py)"
+    from semicompact.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: rc = main(list(map(str, args)))
+        except SystemExit as e: rc = e.code   # argparse's own errors
+    return SimpleNamespace(returncode=rc, stdout=out.getvalue(), stderr=err.getvalue())
 
 def _one_line_error(r, *words):
     assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
@@ -117,7 +124,8 @@ def test_image_cache_follows_a_changed_file_and_writes_nothing(digits, tmp_path)
     tdl = test_dl(dls)   # loading the test images again checks their size and modification time
     assert int(image_cache.get(f, 16).min()) == 255
     assert tdl.one_batch()[0].shape[-2:] == (16, 16)
-    changed = {k for k in before if before[k] != _digest(d).get(k)}
+    after = _digest(d)
+    changed = {k for k in before if before[k] != after.get(k)}
     assert changed == {str(f.relative_to(d))}   # only the file we changed: the cache writes nothing into the dataset
 
 # options, checked before any training
