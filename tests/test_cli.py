@@ -30,6 +30,7 @@ def test_unknown_model_is_one_line(tmp_path):
     r = run('train', '--model', 'resnet-9000', '--data', str(tmp_path))
     assert r.returncode == 2 and 'Traceback' not in r.stderr and 'Unknown model' in r.stderr
 
+@pytest.mark.train
 def test_demo_end_to_end(tmp_path):
     out = tmp_path/'run'
     r = run('demo', '--epochs', '2', '--size', '16', '--quiet', '--out', str(out), env={'SEMICOMPACT_HOME': str(tmp_path/'home')})
@@ -48,6 +49,7 @@ def test_demo_end_to_end(tmp_path):
     assert 'top-1 agreement' in r3.stdout
     assert {p.name for p in (tmp_path/'edge').iterdir()} >= {'digits.onnx', 'digits.json', 'predict.py'}
 
+@pytest.mark.train
 def test_split_then_train(tmp_path):
     from PIL import Image
     import numpy as np
@@ -65,6 +67,7 @@ def test_split_then_train(tmp_path):
     cfg = json.loads((tmp_path/'run'/'config.json').read_text())
     assert cfg['model'] == 'squeezenet' and cfg['vocab'] == ['dark', 'light'] and 'torch' in cfg['versions']
 
+@pytest.mark.train
 def test_distill_end_to_end(tmp_path):
     home = tmp_path/'home'
     r = run('demo', '--epochs', '1', '--size', '16', '--quiet', '--out', str(tmp_path/'base'), env={'SEMICOMPACT_HOME': str(home)})

@@ -21,6 +21,7 @@ def test_same_split(tmp_path):
 def _metrics(folder): return json.loads((folder/'metrics.json').read_text())
 _KEYS = ('accuracy', 'precision', 'recall', 'f1', 'n', 'steps', 'epochs')
 
+@pytest.mark.train
 def test_same_seed_same_results(digits, tmp_path):
     from semicompact.train import train_model
     from semicompact.distill import plain_distillation

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.train   # every test here starts torchrun's processes and trains in them
+
 pytest.importorskip('accelerate')
 
 WORKER = textwrap.dedent('''

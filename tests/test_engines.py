@@ -34,6 +34,7 @@ def serial(digits, tmp_path_factory):
 ENGINES = {'local': ('local', dict(workers=2), None), 'submitit': ('slurm', dict(cluster='local', time=10), 'submitit'),
            'ray': ('ray', dict(init=dict(num_cpus=2)), 'ray')}
 
+@pytest.mark.train
 @pytest.mark.parametrize('name', list(ENGINES))
 def test_every_engine_gives_the_serial_table(serial, digits, tmp_path, name):
     executor, engine, module = ENGINES[name]
@@ -62,6 +63,7 @@ run_study({'a': sys.argv[1]}, ['resnet18'], ['base'], sys.argv[2], seeds=(1, 2, 
           epochs=3, size=16, bs=16, pretrained=False, lr=1e-3)
 """
 
+@pytest.mark.train
 def test_a_killed_driver_loses_and_repeats_nothing(digits, tmp_path):
     from semicompact.study import run_study, read_results, Cell
     out = tmp_path/'s'
@@ -84,6 +86,7 @@ def _job(digits, out, seed=1, epochs=1):
     from semicompact.study import CellJob, Cell
     return CellJob(Cell('a', 'resnet18', 'base', seed), digits, out, Recipe(**{**TINY, 'epochs': epochs}).as_dict())
 
+@pytest.mark.train
 def test_a_requeued_cell_finishes_as_attempt_two(digits, tmp_path):
     "submitit's local timeout signal reaches a cell that waits for its teacher: the job is requeued, and attempt 2 finishes it"
     pytest.importorskip('submitit')
@@ -103,6 +106,7 @@ def test_a_requeued_cell_finishes_as_attempt_two(digits, tmp_path):
     assert 'Requeued' in handle.stderr() + handle.stdout()
     assert not _leftovers(tmp_path), _leftovers(tmp_path)
 
+@pytest.mark.train
 def test_duplicate_jobs_of_a_cell_train_it_once(digits, tmp_path):
     from semicompact.engines import LocalPool
     jobs = [_job(digits, tmp_path, seed) for seed in (1, 2)]
@@ -132,6 +136,7 @@ def test_no_two_running_calls_share_a_device(gpus, per_cell):
         for d2, s2, e2 in seen[i+1:]:
             if s1 < e2 and s2 < e1: assert not set(d1.split(',')) & set(d2.split(',')), (seen)
 
+@pytest.mark.train
 def test_a_failing_cell_fails_alone(digits, tmp_path):
     from semicompact.study import read_results
     out = tmp_path/'s'

@@ -28,12 +28,14 @@ def runs(tmp_path_factory):
             out[fmt] = (data, train_model('resnet18', data, RECIPE, root/f'run-{fmt}', show_progress=False))
     return out
 
+@pytest.mark.train
 def test_every_format_trains_to_the_f1_of_the_8bit_version(runs):
     f1 = {fmt: learn.test_metrics['f1'] for fmt, (_, learn) in runs.items()}
     print(json.dumps(f1, indent=1))
     assert f1['png'] > 0.15, f1   # it learnt something: the comparison below means something
     for fmt, v in f1.items(): assert abs(v - f1['png']) <= 0.02, (fmt, v, f1['png'])   # 450 test digits: one image is 0.22 points
 
+@pytest.mark.train
 def test_the_decoded_pixels_are_never_one_value(runs):
     for fmt, (data, learn) in runs.items():
         files = image_files(data/'test')[:20]
@@ -41,6 +43,7 @@ def test_the_decoded_pixels_are_never_one_value(runs):
     f = image_files(runs['png16'][0]/'test')[0]
     assert np.unique(np.asarray(Image.open(f).convert('RGB'))).tolist() == [255]   # what the generic 8-bit conversion made of it
 
+@pytest.mark.train
 def test_the_recorded_rule(runs):
     cfg = {fmt: json.loads((data.parent/f'run-{fmt}'/'config.json').read_text())['pixels'] for fmt, (data, _) in runs.items()}
     assert cfg['png']['low'] is None and cfg['dicom']['low'] is None   # 8-bit, and DICOM's own window: nothing fitted
@@ -49,6 +52,7 @@ def test_the_recorded_rule(runs):
     assert read_scan(image_files(runs['dicom'][0]/'test')[0]).window is not None
 
 @pytest.mark.parametrize('fmt', ['png16', 'dicom'])
+@pytest.mark.train
 def test_predictor_and_script_read_as_training_did(runs, fmt, tmp_path):
     from semicompact.quantize import export, Predictor
     data, learn = runs[fmt]
