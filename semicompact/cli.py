@@ -15,9 +15,9 @@ from typing import Literal, get_args, get_origin, get_type_hints
 from fastcore.docments import docments
 
 # %% auto #0
-__all__ = ['cache_dir', 'cmd_demo', 'add_recipe_flags', 'recipe_args', 'cmd_train', 'cmd_distill', 'cmd_method',
-           'add_option_flags', 'cmd_efficiency', 'cmd_export', 'cmd_split', 'cmd_models', 'cmd_compare', 'cmd_study',
-           'cmd_merge', 'cmd_report', 'main']
+__all__ = ['cache_dir', 'cmd_demo', 'dataclass_flags', 'add_recipe_flags', 'recipe_args', 'cmd_train', 'cmd_distill',
+           'cmd_method', 'add_option_flags', 'cmd_efficiency', 'cmd_export', 'cmd_split', 'cmd_models', 'cmd_compare',
+           'cmd_study', 'cmd_merge', 'cmd_report', 'main']
 
 # %% ../nbs/09_cli.ipynb #e82e8c72
 def cache_dir() -> Path:
@@ -52,23 +52,40 @@ def cmd_demo(a):
     print(f"Run saved to {out}")
 
 # %% ../nbs/09_cli.ipynb #8f953555
+def _none_or(conv):
+    "A flag's converter for an option that may be None: 'none' is None"
+    def f(v:str): return None if v.strip().lower() == 'none' else conv(v)
+    f.__name__ = getattr(conv, '__name__', 'value')   # argparse names the type in its error
+    return f
+
+def dataclass_flags(g, # An argument group (or parser) to add the flags to
+                    names:list, # The fields, in order
+                    hints:dict, # Their types
+                    docs:dict, # Their comments (the flags' help)
+                    defaults:dict, # Their defaults (shown in the help; a flag not given is absent from the parsed arguments)
+                   ):
+    "One flag per field: `--no-x` for booleans, choices for a `Literal`, JSON for a dict, several values for a list, 'none' where None is allowed"
+    for f in names:
+        t, flag, d = hints[f], '--' + f.replace('_', '-'), defaults[f]
+        help_ = f"{docs.get(f) or f} (default: {d})"
+        args = [x for x in get_args(t) if x is not type(None)] or [t]
+        if t is bool: g.add_argument(flag, dest=f, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_); continue
+        if get_origin(t) is Literal: g.add_argument(flag, dest=f, choices=list(get_args(t)), default=argparse.SUPPRESS, help=help_); continue
+        conv = json.loads if dict in args else next((x for x in args if x in (int, float)), str)
+        if type(None) in get_args(t): conv = _none_or(conv)
+        many = dict(nargs='+') if list in args or tuple in args else {}
+        g.add_argument(flag, dest=f, type=conv, default=argparse.SUPPRESS, metavar=f.upper(), help=help_, **many)
+        if type(None) in get_args(t) and d is not None:
+            g.add_argument('--no-' + f.replace('_', '-'), dest=f, action='store_const', const=None, default=argparse.SUPPRESS, help=f'{f} = None')
+
 def add_recipe_flags(p:argparse.ArgumentParser, # A parser (or sub-parser) to add the flags to
                      defaults:dict|None=None, # The command's own defaults for some fields (shown in the help; see `recipe_args`)
                     ):
     "One flag per `Recipe` field (`--freeze-epochs`, `--no-pretrained`, ...): type, default and help from the dataclass"
     from semicompact.core import Recipe
-    hints, docs = get_type_hints(Recipe), docments(Recipe)
+    own = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory() for f in dataclasses.fields(Recipe)}
     g = p.add_argument_group('training recipe (see Recipe; a flag not given keeps the default, or the study file\'s value)')
-    for f in dataclasses.fields(Recipe):
-        t, flag = hints[f.name], '--' + f.name.replace('_', '-')
-        default = (defaults or {}).get(f.name, f.default if f.default is not dataclasses.MISSING else f.default_factory())
-        help_ = f"{docs.get(f.name) or f.name} (default: {default})"
-        if t is bool:
-            g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_)
-            continue
-        base = next((a for a in get_args(t) if a is not type(None)), t)   # `float|None` -> float
-        conv = json.loads if base is dict else base
-        g.add_argument(flag, dest=f.name, type=conv, default=argparse.SUPPRESS, metavar=f.name.upper(), help=help_)
+    dataclass_flags(g, Recipe.fields(), get_type_hints(Recipe), docments(Recipe), {**own, **(defaults or {})})
 
 # %% ../nbs/09_cli.ipynb #de8fbeaf
 def recipe_args(a:argparse.Namespace, # Parsed arguments
@@ -93,8 +110,9 @@ def cmd_train(a):
 def cmd_distill(a):
     from semicompact.distill import distill
     from semicompact.quantize import int8_steps
+    views = {} if a.transforms is None else dict(transforms=a.transforms)   # an option of the data methods only
     res = distill(a.method, a.target, a.data, recipe_args(a), a.out, base_models=a.base, path_unlabelled=a.unlabelled,
-                  transforms=a.transforms, confidence=a.confidence, steps=int8_steps(a.target), **_run_kw(a))
+                  confidence=a.confidence, steps=int8_steps(a.target), **views, **_run_kw(a))
     print(res.summary())
 
 # %% ../nbs/09_cli.ipynb #a5e5b2e4
@@ -110,31 +128,13 @@ def cmd_method(a):
     else: _print_run(res, a.out)
 
 # %% ../nbs/09_cli.ipynb #56a9bad0
-def _none_or(conv):
-    "A flag's converter for an option that may be None: 'none' is None"
-    def f(v:str): return None if v.strip().lower() == 'none' else conv(v)
-    f.__name__ = getattr(conv, '__name__', 'value')   # argparse names the type in its error
-    return f
-
 def add_option_flags(p:argparse.ArgumentParser, # A (sub-)parser to add the flags to
                      options:type, # A method's options dataclass (see `MethodOptions`)
                      title:str='', # The method's title, for the flags' group
                     ):
     "One flag per option (`--mu`, `--no-warmup`, `--mapping {convex,linear}`, ...): type, choices, default and help from the dataclass"
-    hints, docs, defaults = options.hints(), options.docs(), options.defaults()
     g = p.add_argument_group(f"{title or options.__name__} options (see {options.__name__}; a flag not given keeps the default)")
-    for f in options.fields():
-        t, flag, d = hints[f], '--' + f.replace('_', '-'), defaults[f]
-        help_ = f"{docs[f] or f} (default: {d})"
-        args = [x for x in get_args(t) if x is not type(None)] or [t]
-        if t is bool: g.add_argument(flag, dest=f, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_); continue
-        if get_origin(t) is Literal: g.add_argument(flag, dest=f, choices=list(get_args(t)), default=argparse.SUPPRESS, help=help_); continue
-        conv = json.loads if dict in args else next((x for x in args if x in (int, float)), str)
-        if type(None) in get_args(t): conv = _none_or(conv)
-        many = dict(nargs='+') if list in args or tuple in args else {}
-        g.add_argument(flag, dest=f, type=conv, default=argparse.SUPPRESS, metavar=f.upper(), help=help_, **many)
-        if type(None) in get_args(t) and d is not None:
-            g.add_argument('--no-' + f.replace('_', '-'), dest=f, action='store_const', const=None, default=argparse.SUPPRESS, help=f'{f} = None')
+    dataclass_flags(g, options.fields(), options.hints(), options.docs(), options.defaults())
 
 # %% ../nbs/09_cli.ipynb #661b546d
 def _print_run(learn, out):

@@ -23,7 +23,7 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
 from fasttransform import Transform
 import torchvision.transforms.v2.functional as TF
 
-from .methods import implements, ConsistencyOptions, FixMatchOptions, MixMatchOptions, FlexMatchOptions, FreeMatchOptions, SoftMatchOptions
+from .methods import implements, RUN_OPTIONS, ConsistencyOptions, FixMatchOptions, MixMatchOptions, FlexMatchOptions, FreeMatchOptions, SoftMatchOptions
 from .data import Layout, get_dls, readable_images, readable_for, warn_unreadable, image_cache, CachedImage, ReadImage, CachedDL, cache_mode
 from .models import resolve_model
 from .train import train_model, check_run_path
@@ -725,11 +725,9 @@ class SoftMatchCallback(AdaptiveMatchCallback):
         return self.lambda_u*lu, (lu, w.mean(), self.mu_t, self.var_t.sqrt())
 
 # %% ../nbs/05_consistency.ipynb #e40429f6
-_RUN_OPTIONS = ('path_unlabelled', 'weights', 'cbs', 'steps', 'overwrite', 'show_progress', 'distributed')
-
 def _consistency(method:str, cb_cls:type, options:ConsistencyOptions, model, path, recipe, output_path, kwargs:dict) -> Learner:
     "Train `model` through `train_model` with the callback `cb_cls` made from `options`, recording them in the run"
-    rec, run = split_options(kwargs, valid=_RUN_OPTIONS)
+    rec, run = split_options(kwargs, valid=RUN_OPTIONS)
     r = as_recipe(recipe, **rec)
     cb_kw = options.as_dict()
     repeat = cb_kw.pop('repeat_labelled')

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LR_METHOD_NAMES', 'PAPER_CHANGES', 'SemicompactError', 'quiet_imports', 'name_key', 'is_int', 'is_number',
-           'check_option', 'Recipe', 'as_recipe', 'split_options']
+__all__ = ['LR_METHOD_NAMES', 'OPTIMIZER_NAMES', 'PAPER_CHANGES', 'SemicompactError', 'quiet_imports', 'name_key', 'is_int',
+           'is_number', 'check_option', 'Recipe', 'as_recipe', 'split_options']
 
 # %% ../nbs/00a_core.ipynb #c07c2050
 class SemicompactError(ValueError):
@@ -55,6 +55,7 @@ def check_option(name:str, # The option's name, as the user wrote it
 
 # %% ../nbs/00a_core.ipynb #b87e00ab
 LR_METHOD_NAMES = ('minimum', 'valley', 'steep', 'slide')   # how the learning-rate finder's curve becomes a rate (see `find_lr`)
+OPTIMIZER_NAMES = ('adamw', 'fastai')   # the two implementations of the same Adam update (see `create_learner`)
 
 @dataclass(frozen=True)
 class Recipe:
@@ -68,6 +69,8 @@ class Recipe:
     lr:float|None=None # Fixed learning rate for both stages (None: the learning-rate finder at each stage)
     lr_method:str='minimum' # How the finder's curve becomes a rate: minimum (the paper), valley, steep or slide
     num_it:int=100 # Iterations of the learning-rate finder
+    reuse_lr:bool=True # Inside `reuse_lr` (every study cell runs there): the finder runs once for the same images, network, stage and data options, later runs (other seeds, other methods) take its rate (False: this run's own finder, the paper)
+    optimizer:str='adamw' # 'adamw': torch's AdamW, fused where the device has it (the update of fastai's Adam: β 0.9/0.99, ε 1e-5, weight decay 0.01 decoupled and kept off batch-norm and bias); 'fastai': fastai's own Adam (the same update, one Python step per parameter)
     pct_start:float=0.25 # Share of each stage spent warming the one-cycle learning rate up to its peak (fastai's default)
     lr_body_ratio:float|None=None # After a head stage, the body's rate as a share of the head's, e.g. 0.01 like fastai's `fine_tune` (None: one rate, the paper)
     patience_after_peak:bool=True # Early stopping counts its patience from the learning rate's peak on (False: from the start, the paper)
@@ -98,6 +101,8 @@ class Recipe:
         check_option('lr', self.lr, self.lr is None or (isinstance(self.lr, (int, float)) and 0 < self.lr < 10), 'None or a number in (0, 10)', 'Recipe')
         check_option('lr_method', self.lr_method, self.lr_method in LR_METHOD_NAMES, f"one of {', '.join(LR_METHOD_NAMES)}", 'Recipe')
         check_option('num_it', self.num_it, is_int(self.num_it) and self.num_it >= 2, 'an integer >= 2', 'Recipe')
+        check_option('optimizer', self.optimizer, self.optimizer in OPTIMIZER_NAMES, f"one of {', '.join(OPTIMIZER_NAMES)}", 'Recipe')
+        check_option('reuse_lr', self.reuse_lr, isinstance(self.reuse_lr, bool), 'True or False', 'Recipe')
         check_option('pct_start', self.pct_start, isinstance(self.pct_start, (int, float)) and 0 < self.pct_start < 1, 'a number in (0, 1)', 'Recipe')
         check_option('lr_body_ratio', self.lr_body_ratio, self.lr_body_ratio is None or (isinstance(self.lr_body_ratio, (int, float)) and 0 < self.lr_body_ratio <= 1), 'None or a number in (0, 1]', 'Recipe')
         check_option('epoch_steps', self.epoch_steps, self.epoch_steps is None or (is_int(self.epoch_steps) and self.epoch_steps >= 1), 'None or an integer >= 1', 'Recipe')
@@ -147,7 +152,7 @@ def dls_options(self:Recipe) -> dict:
                 frame=self.frame, do_flip=self.flip, flip_vert=self.flip_vert, **self.dls_kwargs)
 
 # %% ../nbs/00a_core.ipynb #a2271660
-PAPER_CHANGES = dict(monitor='accuracy', patience_after_peak=False, bn_reestimate=False)   # where `Recipe()` departs from the paper
+PAPER_CHANGES = dict(monitor='accuracy', patience_after_peak=False, bn_reestimate=False, reuse_lr=False)   # where `Recipe()` departs from the paper
 
 def as_recipe(recipe:Recipe|dict|None=None, # A `Recipe`, a dict of its options, or None (the default recipe)
               **overrides, # Recipe options that change it

@@ -15,7 +15,7 @@ from .core import SemicompactError, Recipe, as_recipe, split_options, quiet_impo
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.learner import Learner
 
-from .methods import (implements, resolve_method, PAPER_BASE_MODEL, PAPER_BASE_MODELS, DistillOptions, PlainDistillationOptions,
+from .methods import (implements, resolve_method, RUN_OPTIONS, PAPER_BASE_MODEL, PAPER_BASE_MODELS, DistillOptions, PlainDistillationOptions,
                                  DataDistillationOptions, ModelDistillationOptions, ModelDataDistillationOptions)
 from .data import Layout, get_dls, unlabelled_dl, image_files, readable_for, warn_unreadable
 from .models import resolve_model, create_learner
@@ -285,8 +285,6 @@ def _distill_views(method:str, n_bases:int, transforms, confidence, view_check, 
         raise SemicompactError(f"{name} takes one base model, got {n_bases}; use model or model-data distillation for an ensemble")
     if method in _ENSEMBLES and n_bases < 2:
         raise SemicompactError(f"{name} ensembles several base models (the paper: {', '.join(PAPER_BASE_MODELS)}), got {n_bases}")
-    if method not in _VIEWS and transforms:
-        raise SemicompactError(f"{name} uses no test-time transforms (got {transforms!r}); use data or model-data distillation")
     views = get_transforms(PAPER_TRANSFORMS if transforms is None and method in _VIEWS else transforms)
     if method in _VIEWS and not views: raise SemicompactError(f"{name} needs at least one test-time transform")
     check_option('view_check', view_check, lambda v: v is None or (is_number(v) and 0 <= v <= 1), 'None (keep every view) or a share in [0, 1], e.g. 0.2')
@@ -379,13 +377,11 @@ def _save_distillation(output_path, overwrite, student, config, metrics, teacher
     return Path(output_path).expanduser()
 
 # %% ../nbs/04_distill.ipynb #c91166ab
-_DISTILL_RUN = ('path_unlabelled', 'weights', 'steps', 'cbs', 'overwrite', 'show_progress')   # what a run takes besides the recipe and the options
+_DISTILL_RUN = tuple(k for k in RUN_OPTIONS if k != 'distributed')   # a distillation trains its teachers and student in one process
 
 def _distill(method:str, o:DistillOptions, model, path, recipe, output_path, kwargs:dict) -> DistillResult:
     "Self-training with `method`'s options `o`: the teachers label the unlabelled images, `model` learns from labelled + confident pseudo-labels"
     t_start = time.perf_counter()
-    t = kwargs.pop('transforms', None) if method not in _VIEWS else None   # not an option of the method: say which methods have it
-    if t: raise SemicompactError(f"{_title(method)} uses no test-time transforms (got {t!r}); use data or model-data distillation")
     rec, run = split_options(kwargs, valid=_DISTILL_RUN, what='training option')
     path_unlabelled, overwrite, show_progress, steps = run.get('path_unlabelled'), run.get('overwrite', False), run.get('show_progress', True), run.get('steps', ())
     r = as_recipe(recipe, **rec)

@@ -14,12 +14,12 @@ from fastcore.docments import docments
 from .core import SemicompactError, Recipe, name_key
 
 # %% auto #0
-__all__ = ['PAPER_BASE_MODEL', 'PAPER_BASE_MODELS', 'METHOD_FAMILIES', 'RUN_KEYWORDS', 'METHODS', 'MethodOptions',
+__all__ = ['PAPER_BASE_MODEL', 'PAPER_BASE_MODELS', 'METHOD_FAMILIES', 'RUN_OPTIONS', 'RUN_KEYWORDS', 'METHODS', 'MethodOptions',
            'DistillOptions', 'PlainDistillationOptions', 'DataDistillationOptions', 'ModelDistillationOptions',
            'ModelDataDistillationOptions', 'ConsistencyOptions', 'WeakStrongOptions', 'FixMatchOptions',
            'AdaptiveOptions', 'FlexMatchOptions', 'FreeMatchOptions', 'SoftMatchOptions', 'MixMatchOptions',
            'NoOptions', 'Method', 'register_method', 'unregister_method', 'resolve_method', 'method_function',
-           'list_methods', 'implements', 'methods_table']
+           'list_methods', 'unknown_option', 'implements', 'methods_table']
 
 # %% ../nbs/00c_methods.ipynb #4315a4ce
 @dataclass(frozen=True)
@@ -160,7 +160,8 @@ class NoOptions(MethodOptions):
 
 # %% ../nbs/00c_methods.ipynb #6c6e4c7e
 METHOD_FAMILIES = ('supervised', 'self-training', 'consistency')
-RUN_KEYWORDS = ('model', 'path', 'recipe', 'output_path', 'options', 'path_unlabelled', 'weights', 'steps', 'cbs', 'overwrite', 'show_progress', 'distributed')   # what every method's call takes besides its options
+RUN_OPTIONS = ('path_unlabelled', 'weights', 'steps', 'cbs', 'overwrite', 'show_progress', 'distributed')   # what a method's call takes besides the recipe and its own options (a method may refuse some, e.g. `distributed`)
+RUN_KEYWORDS = ('model', 'path', 'recipe', 'output_path', 'options') + RUN_OPTIONS   # every name a method's call takes besides its options
 
 @dataclass(frozen=True)
 class Method:
@@ -273,6 +274,14 @@ def _numpy_params(opts_cls) -> str:
     rows = [f"{f} : {t(hints[f])}, default {defaults[f]!r}\n    {docs[f]}" for f in opts_cls.fields()]
     return '\n\nParameters\n----------\n' + '\n'.join(rows) if rows else ''
 
+def unknown_option(method:Method, # The method called
+                   key:str, # The keyword it does not take
+                  ) -> str:
+    "The error for a keyword `method` does not take: the methods that have it, and what is valid"
+    others = [m.title for m in METHODS.values() if key in m.options.fields() and m.name != method.name]
+    return (f"{method.title} has no option {key!r}" + (f" ({key!r} is an option of {', '.join(others)})" if others else '')
+            + f"; valid: its own ({', '.join(method.options.fields()) or 'none'}), the recipe's ({', '.join(Recipe.fields())}), the run's ({', '.join(RUN_OPTIONS)})")
+
 def implements(name:str, # The registered method's name
               ) -> Callable:
     "Decorator: `f(model, path, recipe, output_path, *, options, **kwargs)` becomes `f(model, path, recipe=None, output_path=None, *, <each option>, **kwargs)`"
@@ -282,6 +291,8 @@ def implements(name:str, # The registered method's name
         @functools.wraps(impl)
         def method(model, path, recipe=None, output_path=None, **kwargs):
             own = {k: kwargs.pop(k) for k in opts_cls.fields() if k in kwargs}
+            bad = [k for k in kwargs if k not in Recipe.fields() and k not in RUN_OPTIONS]
+            if bad: raise SemicompactError(unknown_option(m, bad[0]))
             return impl(model, path, recipe, output_path, options=opts_cls(**own), **kwargs)
         ps = list(inspect.signature(impl).parameters.values())
         hints = opts_cls.hints()

@@ -11,19 +11,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd, torch, torch.nn as nn
-from .core import SemicompactError, name_key, quiet_imports
+from .core import SemicompactError, OPTIMIZER_NAMES, name_key, quiet_imports, check_option
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     import timm, torchvision
     from fastai.learner import Learner
     from fastai.losses import CrossEntropyLossFlat
     from fastai.metrics import accuracy, F1Score
     from fastai.torch_core import params
+    from fastai.optimizer import Adam, OptimWrapper
 from fastcore.meta import delegates
 
 
 # %% auto #0
-__all__ = ['REGISTRY', 'ModelSpec', 'resolve_model', 'list_models', 'WeightsUnavailableError', 'head_name', 'load_weights',
-           'create_model', 'body_head_splitter', 'create_learner', 'model_info', 'models_table']
+__all__ = ['REGISTRY', 'OPTIMIZERS', 'ModelSpec', 'resolve_model', 'list_models', 'WeightsUnavailableError', 'head_name',
+           'load_weights', 'create_model', 'FastaiAdamW', 'adamw', 'body_head_splitter', 'create_learner', 'model_info',
+           'models_table']
 
 # %% ../nbs/01_models.ipynb #6d976090
 @dataclass(frozen=True)
@@ -187,6 +189,44 @@ def create_model(name:str, # Registry name, paper spelling or timm model name
     model.semicompact_name = spec.name
     return model
 
+# %% ../nbs/01_models.ipynb #0e9f517d
+class FastaiAdamW(torch.optim.AdamW):
+    "torch's AdamW that decays only the parameters fastai's `do_wd` flag leaves on (batch-norm and bias off by default), before the fused Adam update"
+    def __init__(self, params, wd_state:dict|None=None, # fastai's per-parameter state, where `Learner.create_opt` writes `do_wd`
+                 **kwargs):
+        super().__init__(params, **kwargs)
+        self.wd_state = {} if wd_state is None else wd_state
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        "Decoupled weight decay p <- p(1 - lr wd) on the parameters with a gradient and `do_wd`, then torch's AdamW step without decay"
+        wds = [g['weight_decay'] for g in self.param_groups]
+        for g, wd in zip(self.param_groups, wds):
+            if wd:
+                for p in g['params']:
+                    if p.grad is not None and self.wd_state.get(p, {}).get('do_wd', True): p.mul_(1 - g['lr']*wd)
+            g['weight_decay'] = 0.
+        try: return super().step(closure)
+        finally:
+            for g, wd in zip(self.param_groups, wds): g['weight_decay'] = wd
+
+def adamw(params, # The splitter's parameter groups
+          lr:float=1e-3, # Learning rate (fastai's schedules set it at every step)
+          mom:float=0.9, # β1 (fastai's `mom`, scheduled by `fit_one_cycle`)
+          sqr_mom:float=0.99, # β2
+          eps:float=1e-5, # ε
+          wd:float=0.01, # Decoupled weight decay
+         ) -> OptimWrapper:
+    "fastai's `Adam` update as torch's fused AdamW, for `Learner(opt_func=adamw)`: the same hyper-parameters, groups and weight-decay rule"
+    params = list(params)
+    groups = [list(g) for g in params] if params and not isinstance(params[0], torch.Tensor) else [params]
+    fused = all(p.is_floating_point() and p.device.type in ('cpu', 'cuda') for g in groups for p in g)
+    w = OptimWrapper(groups, functools.partial(FastaiAdamW, fused=fused or None), lr=lr, betas=(mom, sqr_mom), eps=eps, weight_decay=wd)
+    w.opt.wd_state = w.state   # `Learner.create_opt` marks batch-norm and bias `do_wd=False` here
+    return w
+
+OPTIMIZERS = dict(zip(OPTIMIZER_NAMES, (adamw, Adam)))
+
 # %% ../nbs/01_models.ipynb #f1d9d55b
 def body_head_splitter(model:nn.Module) -> list:
     "Parameter groups [body, head] of `model` for fastai's freeze/unfreeze"
@@ -200,14 +240,18 @@ def create_learner(name:str, # Model name (see `resolve_model`)
                    pretrained:bool=True, # ImageNet weights
                    weights=None, # A local weights file
                    model_kwargs:dict|None=None, # Passed to `create_model`
+                   optimizer:str='adamw', # 'adamw' (torch's fused AdamW with fastai's Adam update, see `adamw`) or 'fastai' (fastai's `Adam`); an `opt_func` given wins
                    **kwargs, # Passed to fastai's `Learner`
                   ) -> Learner:
     "A fastai `Learner` for model `name` on `dls`, with a body/head split"
+    check_option('optimizer', optimizer, optimizer in OPTIMIZER_NAMES, f"one of {', '.join(OPTIMIZER_NAMES)}")
+    kwargs.setdefault('opt_func', OPTIMIZERS[optimizer])
     model = create_model(name, n_out=len(dls.vocab), pretrained=pretrained, weights=weights, **(model_kwargs or {}))
     kwargs.setdefault('loss_func', CrossEntropyLossFlat())
     kwargs.setdefault('metrics', [accuracy, F1Score(average='macro')])
     learn = Learner(dls, model, splitter=body_head_splitter, **kwargs)
     learn.model_name, learn.pretrained = model.semicompact_name, bool(pretrained or weights is not None)
+    learn.start = str(Path(weights).expanduser().absolute()) if weights is not None else 'pretrained' if pretrained else 'scratch'   # what the weights started from
     return learn
 
 # %% ../nbs/01_models.ipynb #d1809b8a

@@ -18,7 +18,7 @@ from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 
 from .core import SemicompactError, Recipe, as_recipe, is_int
 from .engines import file_lock, lock_holder, LockBusy, get_executor, job_environment
-from .train import train_model, code_version, is_main_process
+from .train import train_model, code_version, is_main_process, reuse_lr
 from .methods import METHODS, resolve_method
 from .quantize import int8_steps
 
@@ -226,8 +226,9 @@ class CellJob:
             where = dict(job_environment(), attempt=_attempt(out, c) if is_main_process() else None, started=_now())
             t0 = time.perf_counter()
             try:
-                run_cell(c, self.path, out, as_recipe(self.recipe), self.bases, self.show_progress, self.method_kw, self.cbs,
-                         self.equal_budgets, self.weights)
+                with reuse_lr(out/'lr'):   # the finder once per images, network and stage, for every cell of the study (unless the recipe says no)
+                    run_cell(c, self.path, out, as_recipe(self.recipe), self.bases, self.show_progress, self.method_kw, self.cbs,
+                             self.equal_budgets, self.weights)
             except Exception as e:
                 row = _row(c, folder, 'failed', f'{type(e).__name__}: {e}', time.perf_counter() - t0, where)
                 if is_main_process(): _note_failure(out, c, row, traceback.format_exc())

@@ -6,7 +6,7 @@ Docs: https://semicompact.github.io/semicompact/train.html.md"""
 
 # %% ../nbs/02_train.ipynb #83aefb07
 from __future__ import annotations
-import dataclasses, hashlib, io, json, math, os, platform, random, shutil, subprocess, sys, tempfile, time
+import contextvars, dataclasses, hashlib, io, json, math, os, platform, random, shutil, subprocess, sys, tempfile, time
 from contextlib import contextmanager, nullcontext, ExitStack, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +24,14 @@ from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 from .data import get_dls, test_dl, readable_for, temp_dir_beside, commit_dir
 from .models import create_learner, create_model, resolve_model
+from .engines import file_lock
 
 # %% auto #0
 __all__ = ['LR_METHODS', 'TEST_KEYS', 'find_lr', 'HistoryCallback', 'EarlyStopping', 'stop_floor', 'BNReestimate',
            'reestimate_bn', 'is_distributed', 'is_main_process', 'setup_distributed', 'sync_processes', 'clean_dl',
-           'fixed_steps', 'fit_recipe', 'evaluate', 'code_version', 'versions', 'check_run_path', 'run_folder',
-           'run_config', 'save_weights', 'save_run', 'Run', 'load_run', 'train_model']
+           'fixed_steps', 'rng_kept', 'finder_key', 'LRStore', 'reuse_lr', 'current_lr_store', 'fit_recipe', 'evaluate',
+           'code_version', 'versions', 'check_run_path', 'run_folder', 'run_config', 'save_weights', 'save_run', 'Run',
+           'load_run', 'train_model']
 
 # %% ../nbs/02_train.ipynb #9592e23c
 LR_METHODS = dict(zip(LR_METHOD_NAMES, (minimum, valley, steep, slide)))
@@ -231,6 +233,88 @@ def fixed_steps(dl, # The training loader
     dl.get_idxs, dl.n = get_idxs, n
     return dl
 
+# %% ../nbs/02_train.ipynb #a791cd83
+def _loaders(learn:Learner) -> list:
+    "The learner's loaders (fastai `DataLoader`s draw their order from their own `rng`)"
+    return [dl for dl in getattr(learn.dls, 'loaders', []) if hasattr(dl, 'rng')]
+
+@contextmanager
+def rng_kept(learn:Learner|None=None, # Its loaders' random generators are kept too
+            ):
+    "Run the block, then put back every random state it moved: Python's, NumPy's, torch's (CPU and CUDA) and `learn`'s loaders'"
+    py, npy, cpu = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    gpu = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    dls = [(dl, dl.rng.getstate()) for dl in _loaders(learn)] if learn is not None else []
+    try: yield
+    finally:
+        random.setstate(py); np.random.set_state(npy); torch.set_rng_state(cpu)
+        if gpu is not None: torch.cuda.set_rng_state_all(gpu)
+        for dl, s in dls:   # fastai replaces a loader's `rng` at each pass: a fresh generator in the old state
+            dl.rng = random.Random(); dl.rng.setstate(s)
+
+# %% ../nbs/02_train.ipynb #ef1077d3
+_NOT_FOR_FINDER = ('epochs', 'freeze_epochs', 'early_stopping', 'patience', 'min_epochs', 'monitor', 'lr', 'pct_start', 'lr_body_ratio',
+                   'patience_after_peak', 'epoch_steps', 'bn_reestimate', 'seed', 'reuse_lr')   # how long and how it is judged: not what the finder sees
+
+def finder_key(learn:Learner, # A learner from `create_learner`
+               recipe:Recipe, # How it trains
+               stage:str, # 'head' or 'all'
+              ) -> str:
+    "What the learning-rate finder's rate depends on, as a short hash: the labelled images with their labels (training and validation together, so every seed's split has the same), the network and its start, the stage, the recipe's data and finder options"
+    items = pd.concat([dl.items[['file', 'label']] for dl in (learn.dls.train, learn.dls.valid) if isinstance(getattr(dl, 'items', None), pd.DataFrame)])
+    h = hashlib.sha256('\n'.join(sorted(f'{f}\t{l}' for f, l in zip(items.file.map(str), items.label.map(str)))).encode())
+    key = dict(images=h.hexdigest(), model=getattr(learn, 'model_name', type(learn.model).__name__), start=getattr(learn, 'start', None),
+               classes=len(learn.dls.vocab), stage=stage, recipe={k: v for k, v in recipe.as_dict().items() if k not in _NOT_FOR_FINDER})
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+# %% ../nbs/02_train.ipynb #e462372c
+class LRStore:
+    "Rates the learning-rate finder found, by `finder_key`: in memory, or one JSON file per key in `folder`, shared by processes"
+    def __init__(self, folder=None): # None: in memory only
+        self.folder, self.rates = (None if folder is None else Path(folder).expanduser()), {}
+    def __repr__(self): return f"LRStore({str(self.folder) if self.folder else 'in memory'}, {len(self.rates)} rates read)"
+
+    def get(self, key:str) -> float|None:
+        "The stored rate of `key`, or None"
+        if key not in self.rates and self.folder is not None:
+            try: self.rates[key] = float(json.loads((self.folder/f'{key}.json').read_text())['lr'])
+            except (OSError, ValueError, KeyError, TypeError): pass   # none yet (or a damaged file: found again)
+        return self.rates.get(key)
+
+    def put(self, key:str, lr:float, **info):
+        "Store `lr` for `key` (with `info`, e.g. the model and stage, for a reader of the folder)"
+        self.rates[key] = float(lr)
+        if self.folder is None: return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder/f'.{key}.json.{os.getpid()}'
+        tmp.write_text(json.dumps(dict(lr=float(lr), **info), default=str)); os.replace(tmp, self.folder/f'{key}.json')
+
+    def find(self, key:str, finder, # Called with no argument when `key` has no rate yet
+             **info) -> tuple[float, bool]: # (rate, whether it was stored already)
+        "The rate of `key`: the stored one, or `finder()`'s, stored (a process asking meanwhile for the same key waits for it)"
+        with (file_lock(self.folder/f'{key}.lock', reentrant=True) if self.folder is not None else nullcontext()):
+            lr = self.get(key)
+            if lr is not None: return lr, True
+            lr = finder()
+            self.put(key, lr, **info)
+            return lr, False
+
+# %% ../nbs/02_train.ipynb #5dfe3357
+_LR_STORE = contextvars.ContextVar('semicompact_lr_store', default=None)
+
+@contextmanager
+def reuse_lr(store:LRStore|str|Path|None=None, # An `LRStore`, a folder to keep the rates in (shared by processes), or None: in memory for the block
+            ):
+    "Inside the block, the learning-rate finder runs once per `finder_key`; later runs take its rate (unless their recipe says `reuse_lr=False`)"
+    s = store if isinstance(store, LRStore) else LRStore(store)
+    token = _LR_STORE.set(s)
+    try: yield s
+    finally: _LR_STORE.reset(token)
+
+def current_lr_store() -> LRStore|None:
+    "The store of the innermost `reuse_lr` block, or None"
+    return _LR_STORE.get()
+
 # %% ../nbs/02_train.ipynb #d403fcc8
 def fit_recipe(learn:Learner, # A learner from `create_learner`
                recipe:Recipe|dict|None=None, # How to train (default: `Recipe()`); its data options were used to build `learn.dls`
@@ -243,10 +327,25 @@ def fit_recipe(learn:Learner, # A learner from `create_learner`
     r = as_recipe(recipe, **overrides)
     two_stages = getattr(learn, 'pretrained', r.pretrained)   # how the learner was built: weights to start from, or none
     dist = _use_distributed(distributed)
-    def rate():   # the finder runs in every process alone; all of them take the main process's rate
-        if r.lr: return r.lr
-        with _single_process(): lr = find_lr(learn, r.lr_method, r.num_it)
-        return _from_main(lr) if dist else lr
+    store, lrs = current_lr_store() if r.reuse_lr else None, {}
+    def rate(stage):   # the finder runs in every process alone, leaving no trace in the random draws; all take the main process's rate
+        def found():
+            with _single_process(), rng_kept(learn): return find_lr(learn, r.lr_method, r.num_it)
+        if r.lr: lr, source = r.lr, 'recipe'
+        elif store is None: lr, source = _from_main(found()) if dist else found(), 'finder'
+        else:
+            key = finder_key(learn, r, stage)
+            if dist:   # the main process looks; a miss runs the finder everywhere as without a store
+                lr = _from_main(store.get(key) if is_main_process() else None)
+                source = 'reused' if lr is not None else 'finder'
+                if lr is None:
+                    lr = _from_main(found())
+                    if is_main_process(): store.put(key, lr, model=learn.model_name, stage=stage)
+            else:
+                lr, reused = store.find(key, found, model=getattr(learn, 'model_name', None), stage=stage)
+                source = 'reused' if reused else 'finder'
+        lrs[stage] = dict(lr=float(lr), source=source)
+        return lr
     def fit(n, lr_, cbs_):
         if not dist: return learn.fit_one_cycle(n, lr_, pct_start=r.pct_start, cbs=cbs_)
         bar = hasattr(learn, 'progress')
@@ -265,10 +364,10 @@ def fit_recipe(learn:Learner, # A learner from `create_learner`
             if two_stages and r.freeze_epochs:
                 hist.stage = 'head'
                 learn.freeze()
-                fit(r.freeze_epochs, rate(), cbs)
+                fit(r.freeze_epochs, rate('head'), cbs)
             hist.stage = 'all'
             learn.unfreeze()
-            lr_all = rate()
+            lr_all = rate('all')
             if two_stages and r.freeze_epochs and r.lr_body_ratio: lr_all = slice(lr_all*r.lr_body_ratio, lr_all)   # body lower than head
             fit(r.epochs, lr_all, select + cbs)
         finally:
@@ -278,7 +377,8 @@ def fit_recipe(learn:Learner, # A learner from `create_learner`
     stopped = getattr(es, 'stopped_epoch', None)
     learn.fit_log = dict(steps=hist.steps, images_seen=hist.images, best_epoch=getattr(es, 'best_epoch', None), stopped_epoch=stopped,
                          stop_reason='early stopping' if stopped is not None else 'all epochs run',
-                         weights_kept='best' if r.early_stopping else 'last')
+                         weights_kept='best' if r.early_stopping else 'last', lr=lrs['all']['lr'], lr_source=lrs['all']['source'])
+    learn.learning_rates = lrs   # every stage's rate and where it came from (the run's config.json)
     return learn
 
 # %% ../nbs/02_train.ipynb #837b367a
@@ -469,7 +569,7 @@ def train_model(model:str, # Model name (see `resolve_model`)
     dls = get_dls(path, path_unlabelled=path_unlabelled, extra=extra, **r.dls_options())
     config['pixels'] = dls.pixels.as_dict()   # the rule with the numbers fitted on the labelled images: what every later reader uses
     if r.epoch_steps: fixed_steps(dls.train, r.epoch_steps)
-    learn = create_learner(model, dls, pretrained=r.pretrained, weights=weights)
+    learn = create_learner(model, dls, pretrained=r.pretrained, weights=weights, optimizer=r.optimizer)
     t0 = time.perf_counter()
     fit_recipe(learn, r, cbs=cbs, show_progress=show_progress, distributed=config['processes'] > 1)
     train_s = time.perf_counter() - t0
@@ -479,6 +579,7 @@ def train_model(model:str, # Model name (see `resolve_model`)
                    n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **learn.fit_log, processes=config['processes'],
                    models={name: test})
     for s in steps: metrics = s(learn, metrics)
+    config['learning_rates'] = learn.learning_rates
     learn.test_metrics, learn.run_path = metrics, None
     if output_path is not None:
         with run_folder(output_path, overwrite) as tmp: save_run(tmp, learn, config, metrics, learn.history)

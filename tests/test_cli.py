@@ -74,7 +74,7 @@ def test_distill_end_to_end(tmp_path):
     assert r.returncode == 0, r.stderr
     data = next(home.glob('digits-*'))
     r = run('distill', '--method', 'plain', '--base', str(tmp_path/'base'), '--target', 'resnet18', '--data', str(data),
-            '--out', str(tmp_path/'plain'), '--epochs', '1', '--size', '16', '--lr', '3e-3', '--no-pretrained', '--no-flip',
+            '--out', str(tmp_path/'plain'), '--epochs', '1', '--epoch-steps', '4', '--size', '16', '--lr', '3e-3', '--no-pretrained', '--no-flip',
             '--confidence', '0.1', '--quiet')
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path/'plain'/'metrics.json').read_text())

@@ -27,7 +27,7 @@ def test_same_seed_same_results(digits, tmp_path):
     from semicompact.distill import plain_distillation
     from semicompact.consistency import fixmatch
     for name, fn, extra in [('base', train_model, {}), ('fixmatch', fixmatch, dict(mu=1, epoch_steps=4)),
-                            ('plain', plain_distillation, dict(base_models=tmp_path/'base-a', keep_weak_teachers=True, confidence=0.1))]:
+                            ('plain', plain_distillation, dict(base_models=tmp_path/'base-a', keep_weak_teachers=True, confidence=0.1, epoch_steps=4))]:
         for run in 'ab':
             fn('resnet18', digits, output_path=tmp_path/f'{name}-{run}', seed=7, **KW, **extra)
         a, b = _metrics(tmp_path/f'{name}-a'), _metrics(tmp_path/f'{name}-b')
