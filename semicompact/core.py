@@ -53,10 +53,11 @@ def check_option(name:str, # The option's name, as the user wrote it
         except TypeError: ok = False
     if not ok: raise SemicompactError(f"{owner + ': ' if owner else ''}{name} must be {valid}, got {value!r}")
 
-# %% ../nbs/00a_core.ipynb #b87e00ab
+# %% ../nbs/00a_core.ipynb #101f67ae
 LR_METHOD_NAMES = ('minimum', 'valley', 'steep', 'slide')   # how the learning-rate finder's curve becomes a rate (see `find_lr`)
 OPTIMIZER_NAMES = ('adamw', 'fastai')   # the two implementations of the same Adam update (see `create_learner`)
 
+# %% ../nbs/00a_core.ipynb #b87e00ab
 @dataclass(frozen=True)
 class Recipe:
     "How a network is trained: every option of the two-stage recipe, in one place"

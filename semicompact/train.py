@@ -29,9 +29,9 @@ from .engines import file_lock
 # %% auto #0
 __all__ = ['LR_METHODS', 'TEST_KEYS', 'find_lr', 'HistoryCallback', 'EarlyStopping', 'stop_floor', 'BNReestimate',
            'reestimate_bn', 'is_distributed', 'is_main_process', 'setup_distributed', 'sync_processes', 'clean_dl',
-           'fixed_steps', 'rng_kept', 'finder_key', 'LRStore', 'reuse_lr', 'current_lr_store', 'fit_recipe', 'evaluate',
-           'code_version', 'versions', 'check_run_path', 'run_folder', 'run_config', 'save_weights', 'save_run', 'Run',
-           'load_run', 'train_model']
+           'fixed_steps', 'rng_kept', 'finder_key', 'LRStore', 'reuse_lr', 'current_lr_store', 'stage_rate',
+           'fit_recipe', 'evaluate', 'code_version', 'versions', 'check_run_path', 'run_folder', 'run_config',
+           'save_weights', 'save_run', 'Run', 'load_run', 'train_model']
 
 # %% ../nbs/02_train.ipynb #9592e23c
 LR_METHODS = dict(zip(LR_METHOD_NAMES, (minimum, valley, steep, slide)))
@@ -315,6 +315,29 @@ def current_lr_store() -> LRStore|None:
     "The store of the innermost `reuse_lr` block, or None"
     return _LR_STORE.get()
 
+# %% ../nbs/02_train.ipynb #3d819a70
+def stage_rate(learn:Learner, # The learner, in the stage's freeze state
+               r:Recipe, # Its recipe
+               stage:str, # 'head' or 'all'
+               store:LRStore|None=None, # Where found rates are kept (see `reuse_lr`); None: the finder runs
+               dist:bool=False, # Several processes train together
+              ) -> tuple[float, str]: # (rate, 'recipe' | 'finder' | 'reused')
+    "The learning rate of a stage: the recipe's, a stored one, or the finder's (run alone in each process, leaving no trace in the random draws; every process takes the main one's)"
+    def found():
+        with _single_process(), rng_kept(learn): lr = find_lr(learn, r.lr_method, r.num_it)
+        return _from_main(lr) if dist else lr
+    if r.lr: return r.lr, 'recipe'
+    if store is None: return found(), 'finder'
+    key, info = finder_key(learn, r, stage), dict(model=getattr(learn, 'model_name', None), stage=stage)
+    if not dist:
+        lr, reused = store.find(key, found, **info)
+        return lr, 'reused' if reused else 'finder'
+    lr = _from_main(store.get(key) if is_main_process() else None)   # the main process looks; a miss runs the finder everywhere
+    if lr is not None: return lr, 'reused'
+    lr = found()
+    if is_main_process(): store.put(key, lr, **info)
+    return lr, 'finder'
+
 # %% ../nbs/02_train.ipynb #d403fcc8
 def fit_recipe(learn:Learner, # A learner from `create_learner`
                recipe:Recipe|dict|None=None, # How to train (default: `Recipe()`); its data options were used to build `learn.dls`
@@ -328,22 +351,8 @@ def fit_recipe(learn:Learner, # A learner from `create_learner`
     two_stages = getattr(learn, 'pretrained', r.pretrained)   # how the learner was built: weights to start from, or none
     dist = _use_distributed(distributed)
     store, lrs = current_lr_store() if r.reuse_lr else None, {}
-    def rate(stage):   # the finder runs in every process alone, leaving no trace in the random draws; all take the main process's rate
-        def found():
-            with _single_process(), rng_kept(learn): return find_lr(learn, r.lr_method, r.num_it)
-        if r.lr: lr, source = r.lr, 'recipe'
-        elif store is None: lr, source = _from_main(found()) if dist else found(), 'finder'
-        else:
-            key = finder_key(learn, r, stage)
-            if dist:   # the main process looks; a miss runs the finder everywhere as without a store
-                lr = _from_main(store.get(key) if is_main_process() else None)
-                source = 'reused' if lr is not None else 'finder'
-                if lr is None:
-                    lr = _from_main(found())
-                    if is_main_process(): store.put(key, lr, model=learn.model_name, stage=stage)
-            else:
-                lr, reused = store.find(key, found, model=getattr(learn, 'model_name', None), stage=stage)
-                source = 'reused' if reused else 'finder'
+    def rate(stage):
+        lr, source = stage_rate(learn, r, stage, store, dist)
         lrs[stage] = dict(lr=float(lr), source=source)
         return lr
     def fit(n, lr_, cbs_):
