@@ -6,11 +6,12 @@ Docs: https://semicompact.github.io/semicompact/distill.html.md"""
 
 # %% ../nbs/04_distill.ipynb #09a385d3
 from __future__ import annotations
-import math, time, warnings
+import math, tempfile, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np, pandas as pd, torch
+import numpy as np, pandas as pd, torch, torch.nn.functional as F
+from fastcore.basics import store_attr
 from .core import SemicompactError, Recipe, as_recipe, split_options, quiet_imports, check_option, is_number
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.learner import Learner
@@ -22,11 +23,13 @@ from .models import resolve_model, create_learner
 from .train import (train_model, evaluate, check_run_path, run_folder, run_config,
                                save_run, save_weights, load_run, TEST_KEYS)
 from .tta import PAPER_TRANSFORMS, get_transforms, norm_stats, tta_view
+from .consistency import UnlabelledCallback, unlabelled_bs, weak_augment, strong_augment
 
 # %% auto #0
-__all__ = ['pseudo_label', 'view_changes', 'balance_pseudo_labels', 'DistillResult', 'student_check', 'teacher_quality',
-           'distill', 'plain_distillation', 'data_distillation', 'model_distillation', 'model_data_distillation',
-           'plainDistillation', 'dataDistillation', 'modelDistillation', 'modelDataDistillation']
+__all__ = ['pseudo_label', 'view_changes', 'balance_pseudo_labels', 'pseudo_targets', 'PseudoLabelCallback', 'DistillResult',
+           'student_check', 'teacher_quality', 'distill', 'plain_distillation', 'data_distillation',
+           'model_distillation', 'model_data_distillation', 'plainDistillation', 'dataDistillation',
+           'modelDistillation', 'modelDataDistillation']
 
 # %% ../nbs/04_distill.ipynb #4481636e
 def _check_confidence(confidence):
@@ -152,6 +155,79 @@ def balance_pseudo_labels(pl:pd.DataFrame, # `pseudo_label`'s table: the kept ro
         want = int(round(total*n/n_lab))
         if len(g) and want: out.append(g.iloc[np.arange(want) % len(g)])
     return pd.concat(out) if out else kept.iloc[:0]
+
+# %% ../nbs/04_distill.ipynb #7a1192a4
+def pseudo_targets(train:pd.DataFrame, # The pseudo-labels to learn: `label`, and `p_<class>` columns for soft targets (`pseudo_label(probs=True)`)
+                   classes:list, # The classes, in the student's order
+                   soft:bool=False, # The averaged probabilities (else: one-hot of `label`)
+                   temperature:float=1., # Soft targets ∝ p^(1/T)
+                  ) -> torch.Tensor: # (len(train), len(classes)) float, rows summing to 1
+    "The targets of pseudo-labelled images: one-hot of the teachers' top class, or their probabilities softened by `temperature`"
+    check_option('temperature', temperature, lambda v: is_number(v) and v > 0, 'a number > 0 (1: the averaged probabilities)')
+    classes = [str(c) for c in classes]
+    if not soft:
+        bad = sorted(set(map(str, train.label)) - set(classes))
+        if bad: raise SemicompactError(f"Pseudo-labels of unknown class(es) {', '.join(bad)}; the classes are {', '.join(classes)}")
+        idx = torch.tensor([classes.index(str(l)) for l in train.label], dtype=torch.long)
+        return F.one_hot(idx, len(classes)).float()
+    cols = [f'p_{c}' for c in classes]
+    missing = [c for c in cols if c not in train.columns]
+    if missing: raise SemicompactError(f"Soft targets need the teachers' probabilities (pseudo_label(probs=True)); missing columns {', '.join(missing)}")
+    p = torch.tensor(train[cols].to_numpy(dtype='float64')).clamp_min(1e-12).pow(1/temperature)
+    return (p/p.sum(1, keepdim=True)).float()
+
+# %% ../nbs/04_distill.ipynb #67d27323
+class PseudoLabelCallback(UnlabelledCallback):
+    "Mixed batches for a student: the labelled batch plus μ·bs pseudo-labelled images (noised when asked); loss Lx + λ·H(targets, student)"
+    _log_names = ('lx', 'lp')
+    def __init__(self, files:list, # The pseudo-labelled images (repeats are drawn as often as listed)
+                 targets:torch.Tensor, # (len(files), classes) their targets, rows summing to 1 (see `pseudo_targets`)
+                 mu:float=1., # Pseudo-labelled images per labelled image in a batch
+                 lambda_p:float=1., # Weight of the pseudo-labelled images' loss
+                 noise:bool=False, # Strong views (RandAugment, Cutout) of the pseudo-labelled images; else the weak view (flip, shift)
+                 flip:bool=True, # Random horizontal flips (False for digits, text, ...)
+                 translate:float=0.125, n_ops:int=2, cutout:float=0.5, # The views' shift, RandAugment operations and Cutout side
+                 classes:list|None=None, # The targets' classes, in order: checked against the learner's (None: their number only)
+                 num_workers:int|None=None, # Workers of the pseudo-labelled images' loader
+                ):
+        files = [Path(f) for f in files]
+        targets = torch.as_tensor(targets, dtype=torch.float32)
+        if targets.ndim != 2 or len(targets) != len(files) or not len(files):
+            raise SemicompactError(f"targets must have one row per file: {len(files)} files, targets of shape {tuple(targets.shape)}")
+        check_option('lambda_p', lambda_p, lambda v: is_number(v) and v >= 0, 'a number >= 0')
+        super().__init__(mu, files, num_workers)
+        self.target_of = {str(f): t for f, t in zip(files, targets)}   # a file listed twice has the same target twice
+        store_attr('lambda_p,noise,flip,translate,n_ops,cutout')
+        self.classes = None if classes is None else [str(c) for c in classes]
+
+    def before_fit(self):
+        "The loader of the pseudo-labelled images (`UnlabelledCallback`), and their targets in its order, on the device"
+        super().before_fit()
+        vocab, n = list(map(str, self.learn.dls.vocab)), len(next(iter(self.target_of.values())))
+        if n != len(vocab) or (self.classes is not None and self.classes != vocab):
+            raise SemicompactError(f"The targets' classes ({self.classes or n}) are not the learner's ({vocab})")
+        self.targets = torch.stack([self.target_of[str(f)] for f in self.files]).to(self.learn.dls.device or 'cpu')
+
+    def before_batch(self):
+        "Append the (noised) pseudo-labelled images of this step to the labelled batch; keep their targets"
+        x, u = self.x, self.draw()
+        if u.shape[-2:] != x.shape[-2:]: u = F.interpolate(u, size=x.shape[-2:], mode='bilinear', antialias=True)
+        u = strong_augment(u, self.flip, self.translate, self.n_ops, self.cutout) if self.noise else weak_augment(u, self.flip, self.translate)
+        self.n_l, self.t = x.shape[0], self.targets.to(x.device)[self.u_idx]
+        self.learn.xb = (torch.cat([x, self.norm(u).to(x.dtype)]),)
+
+    def after_pred(self):
+        "Keep the labelled predictions in `learn.pred`, the pseudo-labelled ones here"
+        p = self.learn.pred
+        self.pp, self.learn.pred = p[self.n_l:], p[:self.n_l]
+
+    def lf(self, pred, *yb):
+        "Lx + λ·H(targets, p) in training, the learner's own loss otherwise"
+        if not self.training or not hasattr(self, 'pp'): return self.old_lf(pred, *yb)
+        lx, lp = self.old_lf(pred, *yb), F.cross_entropy(self.pp.float(), self.t)
+        del self.pp
+        self._record(lx, lp)
+        return lx + self.lambda_p*lp
 
 # %% ../nbs/04_distill.ipynb #d296889e
 _ENSEMBLES, _VIEWS = ('model_distillation', 'model_data_distillation'), ('data_distillation', 'model_data_distillation')
@@ -325,12 +401,12 @@ class _PseudoLabels:
     missing: list              # classes without a kept pseudo-label
     note: str|None             # why the student learnt from the labelled images alone, if it did
 
-def _label_unlabelled(teachers:_Teachers, lay, unl:list, views, confidence, view_check, balance, bs, method) -> _PseudoLabels:
+def _label_unlabelled(teachers:_Teachers, lay, unl:list, views, confidence, view_check, balance, bs, method, probs:bool=False) -> _PseudoLabels:
     "The teachers label the unlabelled images over the views that pass the view check; the kept labels, balanced when asked"
     t0 = time.perf_counter()
     changes, dropped = _check_views(teachers.labelling, unl, views, view_check, bs)
     requested, views = [n for n, _ in views], [v for v in views if v[0] not in dropped]
-    pl = pseudo_label(teachers.labelling, unl, [f for _, f in views], confidence, bs=bs) if teachers.labelling else _no_pseudo_labels(unl)
+    pl = pseudo_label(teachers.labelling, unl, [f for _, f in views], confidence, bs=bs, probs=probs) if teachers.labelling else _no_pseudo_labels(unl)
     seconds, truth = time.perf_counter() - t0, _truth(lay)
     true = [truth.get(str(Path(f).resolve())) for f in pl.file]
     known = any(t is not None for t in true)
@@ -376,6 +452,45 @@ def _save_distillation(output_path, overwrite, student, config, metrics, teacher
         pls.table.to_csv(tmp/'pseudo_labels.csv', index=False)
     return Path(output_path).expanduser()
 
+# %% ../nbs/04_distill.ipynb #68e7ee22
+def _source_model(kind, src) -> str|None:
+    "The architecture of a base model: its name, its run's model or its learner's"
+    return src if kind == 'name' else load_run(src).config.get('model') if kind == 'run' else getattr(src, 'model_name', None)
+
+def _student_plan(o:DistillOptions, target:str, sources:list, weights) -> dict:
+    "How the student learns, checked before anything is trained: labelled_share (None: one set), soft, temperature, noise, from_teacher (a base's index or None)"
+    for k in ('soft', 'noise', 'from_teacher'): check_option(k, getattr(o, k), isinstance(getattr(o, k), bool), 'True or False')
+    check_option('temperature', o.temperature, is_number(o.temperature) and o.temperature > 0, 'a number > 0 (1: the averaged probabilities)')
+    check_option('labelled_share', o.labelled_share, o.labelled_share is None or (is_number(o.labelled_share) and 0 < o.labelled_share < 1),
+                 'None or a share in (0, 1), e.g. 0.5')
+    if o.temperature != 1 and not o.soft: raise SemicompactError(f"temperature={o.temperature} softens soft targets: give soft=True with it")
+    teacher = None
+    if o.from_teacher:
+        if weights is not None: raise SemicompactError("weights and from_teacher=True both say what the student starts from: give one of them")
+        names = [_source_model(k, s) for k, s in sources]
+        if target not in names:
+            raise SemicompactError(f"from_teacher=True needs a teacher of the student's architecture ({target}); the teachers are {', '.join(map(str, names))}")
+        teacher = names.index(target)
+    share = o.labelled_share if o.labelled_share is not None else 0.5 if o.soft or o.noise else None
+    return dict(labelled_share=share, soft=o.soft, temperature=o.temperature, noise=o.noise, from_teacher=teacher)
+
+def _train_student(target, path, r:Recipe, plan:dict, pls:_PseudoLabels, teachers:_Teachers, classes, run:dict, method, options) -> tuple[Learner, Recipe]:
+    "(the trained student, its recipe): on the labelled images and the pseudo-labels as one set (the paper), or in mixed batches; from its teacher's weights when asked"
+    cbs, extra, train, share = list(run.get('cbs') or []), None, pls.train, plan['labelled_share']
+    if len(train) and share is not None:
+        mu = (1 - share)/share
+        targets = pseudo_targets(train, classes, plan['soft'], plan['temperature'])
+        cbs.insert(0, PseudoLabelCallback(train.file, targets, mu=mu, noise=plan['noise'], flip=r.flip, classes=classes))
+        if r.epoch_steps is None: r = r.replace(epoch_steps=max(1, math.ceil(len(train)/unlabelled_bs(mu, r.bs))))   # an epoch: one pass over the pseudo-labels
+    elif len(train): extra = train[['file', 'label']]
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = run.get('weights')
+        if plan['from_teacher'] is not None:
+            weights = Path(tmp)/f"{teachers.keys[plan['from_teacher']]}.safetensors"
+            save_weights(teachers.learners[plan['from_teacher']].model, weights)
+        return train_model(target, path, r, path_unlabelled=run.get('path_unlabelled'), extra=extra, weights=weights, steps=run.get('steps', ()),
+                           cbs=cbs, show_progress=run.get('show_progress', True), method=method, options=options), r
+
 # %% ../nbs/04_distill.ipynb #c91166ab
 _DISTILL_RUN = tuple(k for k in RUN_OPTIONS if k != 'distributed')   # a distillation trains its teachers and student in one process
 
@@ -393,20 +508,23 @@ def _distill(method:str, o:DistillOptions, model, path, recipe, output_path, kwa
     unl = lay.unlabelled_files()   # there are unlabelled images (checked before anything is trained), listed once
     check_run_path(output_path, overwrite)
     sources = [_base_source(b, lay.classes) for b in bases]
+    plan = _student_plan(o, target, sources, run.get('weights'))
 
     teachers = _get_teachers(sources, path, base_r, lay, path_unlabelled, show_progress, o.keep_weak_teachers)
-    pls = _label_unlabelled(teachers, lay, unl, views, confidence, view_check, balance, o.pl_bs, method)
+    pls = _label_unlabelled(teachers, lay, unl, views, confidence, view_check, balance, o.pl_bs, method, probs=o.soft)
     options = dict(base_models=teachers.names, base=['Learner' if k == 'learner' else str(s) for k, s in sources],
                    transforms=pls.requested, confidence=confidence, pl_bs=o.pl_bs, keep_weak_teachers=o.keep_weak_teachers,
-                   view_check=view_check, views_dropped=pls.dropped, balance=balance, base_recipe=None if base_r is r else base_r.as_dict())
-    student = train_model(target, path, r, path_unlabelled=path_unlabelled, extra=pls.train[['file', 'label']] if len(pls.train) else None,
-                          weights=run.get('weights'), steps=steps, cbs=run.get('cbs'), show_progress=show_progress, method=method, options=options)
+                   view_check=view_check, views_dropped=pls.dropped, balance=balance, base_recipe=None if base_r is r else base_r.as_dict(),
+                   **plan, mixed_batches=bool(len(pls.train)) and plan['labelled_share'] is not None)
+    if plan['from_teacher'] is not None: options['from_teacher'] = teachers.keys[plan['from_teacher']]
+    student, r = _train_student(target, path, r, plan, pls, teachers, lay.classes, run, method, options)
     check = student_check(student, teachers.labelling)
     if pls.table.kept.any() and check['student_below_base']:
         warnings.warn(f"The student's validation accuracy {check['student_valid_accuracy']:.3f} is below its best teacher's "
                       f"{check['teacher_valid_accuracy']:.3f} by more than the noise of those {check['valid_images']} images "
                       f"({check['below_base_margin']:.3f}): status student_below_base, the teacher is the better model here")
     metrics = _distill_metrics(method, target, student, check, teachers, pls, lay.classes, confidence)
+    metrics.update({k: options[k] for k in ('labelled_share', 'soft', 'noise', 'from_teacher', 'mixed_batches')})
     config = run_config(method, target, path, r, options, path_unlabelled=path_unlabelled, steps=[getattr(s, 'config', repr(s)) for s in steps],
                         **{f'{k}_model_name': n for k, n in zip(teachers.keys, teachers.names)})
     run_path = None

@@ -78,6 +78,11 @@ class DistillOptions(MethodOptions):
     keep_weak_teachers:bool=False # Keep teachers no better than chance on their validation images (default: leave them out)
     pl_bs:int=256 # Batch size of pseudo-labelling
     base_recipe:dict|None=None # How the teachers named here are trained: a dict of changes to the recipe, or a `Recipe` (None: the recipe)
+    soft:bool=False # Learn the teachers' averaged probabilities (see `temperature`) instead of their top class (Hinton et al. 2015); trains in mixed batches
+    temperature:float=1. # Soft targets ∝ p^(1/T): T > 1 softens the teachers' probabilities, T < 1 sharpens them (1: as averaged)
+    noise:bool=False # A noised student (Xie et al. 2020): RandAugment and Cutout on the pseudo-labelled images; trains in mixed batches
+    labelled_share:float|None=None # Mixed batches: this share of every batch is labelled images, the rest pseudo-labelled (None: the paper's one shuffled set of both, or 0.5 with `soft` or `noise`)
+    from_teacher:bool=False # Start the student from the weights of its first teacher of the same architecture (the teacher's, not ImageNet's)
 
 @dataclass(frozen=True)
 class PlainDistillationOptions(DistillOptions):
