@@ -20,7 +20,11 @@ Every run trains exactly `--epochs × --epoch-steps` optimiser steps (no early s
 scored once on the development test images. The report pairs every variant with the teacher and with `paper` over
 the folds (the library's `paired_tests`, Holm-adjusted) and counts the students below their teacher.
 
-Usage: python benchmarks/students.py [--folds 1 2 3 4 5] [--out benchmarks/results/students]
+With `--students resnet18 shufflenet_v2` the compact network is taught too (run folders `shufflenet_v2-<variant>`;
+`from_teacher` needs the teacher's architecture, so it is ResNet-18's only), with its own Base (`shufflenet_v2-base`),
+the control of its students.
+
+Usage: python benchmarks/students.py [--folds 1 2 3 4 5] [--students resnet18 shufflenet_v2] [--out benchmarks/results/students]
 Resumable (a finished run folder is kept); writes OUT/results.csv and OUT/summary.json, prints the tables.
 """
 import argparse, json, os, subprocess, tempfile, time, warnings
@@ -44,6 +48,7 @@ def main(argv=None):
     p.add_argument('--epochs', type=int, default=15)
     p.add_argument('--epoch-steps', type=int, default=10)
     p.add_argument('--variants', nargs='+', default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument('--students', nargs='+', default=['resnet18'], help="the students' networks (from_teacher only for the teacher's, resnet18)")
     p.add_argument('--out', default=str(Path(__file__).parent/'results'/'students'))
     a = p.parse_args(argv)
     import pandas as pd
@@ -67,34 +72,42 @@ def main(argv=None):
             t0 = time.perf_counter()
             if not (teacher/'metrics.json').exists(): train_model('resnet18', data, output_path=teacher, overwrite=True, seed=k, **recipe)
             tm = load_run(teacher).metrics
-            rows.append(dict(fold=k, variant='teacher', f1=tm['f1'], accuracy=tm['accuracy'], status='ok', seconds=tm['train_seconds']))
-            for v in a.variants:
-                run = runs/v
+            rows.append(dict(fold=k, variant='teacher', student='resnet18', f1=tm['f1'], accuracy=tm['accuracy'], status='ok', seconds=tm['train_seconds']))
+            for student in [s for s in a.students if s != 'resnet18']:   # another network's Base: the control of its students
+                base = runs/f'{student}-base'
+                if not (base/'metrics.json').exists(): train_model(student, data, output_path=base, overwrite=True, seed=k, **recipe)
+                bm = load_run(base).metrics
+                rows.append(dict(fold=k, variant=base.name, student=student, f1=bm['f1'], accuracy=bm['accuracy'], status='ok', seconds=bm['train_seconds']))
+            for student, v in [(s, v) for s in a.students for v in a.variants if s == 'resnet18' or v != 'from_teacher']:
+                run = runs/(v if student == 'resnet18' else f'{student}-{v}')
                 if not (run/'metrics.json').exists():
                     t0 = time.perf_counter()
-                    data_distillation('resnet18', data, output_path=run, overwrite=True, base_models=teacher, seed=k, **recipe, **VARIANTS[v])
-                    print(f"fold {k} {v}: {time.perf_counter() - t0:.0f} s", flush=True)
+                    data_distillation(student, data, output_path=run, overwrite=True, base_models=teacher, seed=k, **recipe, **VARIANTS[v])
+                    print(f"fold {k} {student} {v}: {time.perf_counter() - t0:.0f} s", flush=True)
                 m = load_run(run).metrics
-                rows.append(dict(fold=k, variant=v, f1=m['f1'], accuracy=m['accuracy'], status=m['status'], seconds=m['train_seconds'],
+                rows.append(dict(fold=k, variant=run.name, student=student, f1=m['f1'], accuracy=m['accuracy'], status=m['status'], seconds=m['train_seconds'],
                                  n_kept=m['n_kept'], n_train_pseudo=m['n_train_pseudo'], pseudo_label_accuracy=m['pseudo_label_accuracy'],
                                  classes_without=len(m['classes_without_pseudo_labels']), views=','.join(m['transforms']),
                                  student_valid=m['student_valid_accuracy'], teacher_valid=m['teacher_valid_accuracy']))
     res = pd.DataFrame(rows)
     res.to_csv(out/'results.csv', index=False)
-    table = res.pivot(index='fold', columns='variant', values='f1')[['teacher'] + a.variants]
+    names = list(dict.fromkeys(res.variant))
+    table = res.pivot(index='fold', columns='variant', values='f1')[names]
     print(table.round(3).to_string())
     tests = {}
-    for control in ('teacher', 'paper'):
-        d = res[res.variant.isin(['teacher'] + a.variants)] if control == 'teacher' else res[res.variant.isin(a.variants)]
-        if d.fold.nunique() >= 2:
-            pt = paired_tests(d, block='fold', group='variant', value='f1', control=control)
-            tests[control] = pt.to_dict('records')
-            print(f"\nagainst {control}:\n" + pt.round(4).to_string(index=False))
+    for student in a.students:   # each student against its Base (the teacher, for ResNet-18) and against the paper's way
+        pre = '' if student == 'resnet18' else f'{student}-'
+        for control in (('teacher' if student == 'resnet18' else f'{pre}base'), f'{pre}paper'):
+            d = res[(res.student == student) & ((res.variant != 'teacher') | (control == 'teacher'))]
+            if d.fold.nunique() >= 2 and control in set(d.variant):
+                pt = paired_tests(d, block='fold', group='variant', value='f1', control=control).reset_index()
+                tests[control] = pt.to_dict('records')
+                print(f"\nagainst {control}:\n" + pt.round(4).to_string(index=False))
     below = {v: int(((res.variant == v).values & res.merge(res[res.variant == 'teacher'][['fold', 'f1']], on='fold', suffixes=('', '_t'))
-                     .eval('f1 < f1_t').values).sum()) for v in a.variants}
+                     .eval('f1 < f1_t').values).sum()) for v in names[1:]}
     summary = dict(versions=versions(), commit=commit(), args=vars(a), recipe=recipe, load_before=load_before, load_after=os.getloadavg(),
                    f1=table.round(4).reset_index().to_dict('records'), mean=table.mean().round(4).to_dict(), sd=table.std().round(4).to_dict(),
-                   below_teacher_on_test=below, flagged_below_base={v: int(((res.variant == v) & (res.status == 'student_below_base')).sum()) for v in a.variants},
+                   below_teacher_on_test=below, flagged_below_base={v: int(((res.variant == v) & (res.status == 'student_below_base')).sum()) for v in names[1:]},
                    tests=tests)
     (out/'summary.json').write_text(json.dumps(summary, indent=1, default=str))
     print(f"\nmean F1: {summary['mean']}\nstudents below their teacher (test F1): {below}; load {load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}")

@@ -325,6 +325,7 @@ def _teacher(kind, src, path, recipe, lay, path_unlabelled, show_progress) -> tu
         run = load_run(src)
         dls = get_dls(path, size=run.recipe.size, bs=recipe.bs, seed=recipe.seed, path_unlabelled=path_unlabelled, augment=False, pixels=run.pixels)
         bl = run.learner(dls)
+        bl.learning_rates = run.config.get('learning_rates') or {}
     else: bl = src
     bl.test_metrics = evaluate(bl, path) if lay.test is not None else {}
     return bl, time.perf_counter() - t0, None
@@ -486,8 +487,11 @@ def _train_student(target, path, r:Recipe, plan:dict, pls:_PseudoLabels, teacher
     with tempfile.TemporaryDirectory() as tmp:
         weights = run.get('weights')
         if plan['from_teacher'] is not None:
+            t = teachers.learners[plan['from_teacher']]
             weights = Path(tmp)/f"{teachers.keys[plan['from_teacher']]}.safetensors"
-            save_weights(teachers.learners[plan['from_teacher']].model, weights)
+            save_weights(t.model, weights)
+            rate = (getattr(t, 'learning_rates', None) or {}).get('all', {}).get('lr')   # the finder is no guide from weights that already fit
+            if r.lr is None and rate: r = r.replace(lr=float(rate))
         return train_model(target, path, r, path_unlabelled=run.get('path_unlabelled'), extra=extra, weights=weights, steps=run.get('steps', ()),
                            cbs=cbs, show_progress=run.get('show_progress', True), method=method, options=options), r
 

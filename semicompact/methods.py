@@ -82,7 +82,7 @@ class DistillOptions(MethodOptions):
     temperature:float=1. # Soft targets ∝ p^(1/T): T > 1 softens the teachers' probabilities, T < 1 sharpens them (1: as averaged)
     noise:bool=False # A noised student (Xie et al. 2020): RandAugment and Cutout on the pseudo-labelled images; trains in mixed batches
     labelled_share:float|None=None # Mixed batches: this share of every batch is labelled images, the rest pseudo-labelled (None: the paper's one shuffled set of both, or 0.5 with `soft` or `noise`)
-    from_teacher:bool=False # Start the student from the weights of its first teacher of the same architecture (the teacher's, not ImageNet's)
+    from_teacher:bool=False # Start the student from the weights of its first teacher of the same architecture, at that teacher's learning rate unless the recipe gives one
 
 @dataclass(frozen=True)
 class PlainDistillationOptions(DistillOptions):

@@ -18,7 +18,7 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
     from fastai.callback.schedule import minimum, steep, valley, slide
     from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback, TrackerCallback
     from fastai.learner import Learner, Recorder
-    from fastai.torch_core import set_seed, num_distrib, rank_distrib, find_bs
+    from fastai.torch_core import set_seed, num_distrib, rank_distrib, find_bs, get_random_states, set_random_states
     from fastai.distributed import DistributedDL
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
@@ -40,10 +40,14 @@ def find_lr(learn:Learner, # The learner (its current freeze state is kept)
             method:str='minimum', # 'minimum' (the paper), 'valley', 'steep' or 'slide'
             num_it:int=100, # Iterations of the learning-rate finder
            ) -> float:
-    "Learning rate suggested by fastai's learning-rate finder"
+    "Learning rate suggested by fastai's learning-rate finder (over its whole range when the loss diverges at once, as from weights that already fit)"
     if method not in LR_METHODS: raise SemicompactError(f"lr_method must be one of {', '.join(LR_METHODS)} or a number, got {method!r}")
-    res = learn.lr_find(suggest_funcs=(LR_METHODS[method],), show_plot=False, num_it=num_it)
-    lr = float(res[0])
+    try: lr = float(learn.lr_find(suggest_funcs=(LR_METHODS[method],), show_plot=False, num_it=num_it)[0])
+    except IndexError:   # stopped at divergence before the points a suggestion reads (it skips the first tenth and the last 5)
+        learn.lr_find(suggest_funcs=(), show_plot=False, num_it=num_it, stop_div=False)
+        rec = learn.recorder
+        lrs, losses = torch.tensor(rec.lrs[num_it//10:-5]), torch.tensor([float(l) for l in rec.losses[num_it//10:-5]])
+        lr = float(LR_METHODS[method](lrs, torch.nan_to_num(losses, nan=float('inf')), num_it)[0])
     if not np.isfinite(lr) or lr <= 0: raise RuntimeError(f"The learning-rate finder gave no usable rate ({lr}); pass lr= explicitly")
     return lr
 
@@ -241,14 +245,12 @@ def _loaders(learn:Learner) -> list:
 @contextmanager
 def rng_kept(learn:Learner|None=None, # Its loaders' random generators are kept too
             ):
-    "Run the block, then put back every random state it moved: Python's, NumPy's, torch's (CPU and CUDA) and `learn`'s loaders'"
-    py, npy, cpu = random.getstate(), np.random.get_state(), torch.get_rng_state()
-    gpu = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    "Run the block, then put back every random state it moved: Python's, NumPy's, torch's (CPU and CUDA; fastai's `get_random_states`) and `learn`'s loaders'"
+    states = get_random_states()
     dls = [(dl, dl.rng.getstate()) for dl in _loaders(learn)] if learn is not None else []
     try: yield
     finally:
-        random.setstate(py); np.random.set_state(npy); torch.set_rng_state(cpu)
-        if gpu is not None: torch.cuda.set_rng_state_all(gpu)
+        set_random_states(**states)
         for dl, s in dls:   # fastai replaces a loader's `rng` at each pass: a fresh generator in the old state
             dl.rng = random.Random(); dl.rng.setstate(s)
 
