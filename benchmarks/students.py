@@ -50,6 +50,7 @@ def main(argv=None):
     p.add_argument('--variants', nargs='+', default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument('--students', nargs='+', default=['resnet18'], help="the students' networks (from_teacher only for the teacher's, resnet18)")
     p.add_argument('--out', default=str(Path(__file__).parent/'results'/'students'))
+    p.add_argument('--report-only', action='store_true', help='tables from the finished runs; train nothing')
     a = p.parse_args(argv)
     import pandas as pd
     from semicompact.data import make_digits, split_dataset
@@ -64,22 +65,25 @@ def main(argv=None):
         pool = None
         for k in a.folds:
             data = out/'data'/f'digits-dev-{a.n_labelled}-f{k}'
-            if not (data/'split.csv').exists():
+            if not (data/'split.csv').exists() and not a.report_only:
                 pool = pool or make_digits(Path(tmp)/'digits', size=32, n_labelled=None, seed=0)/'train'
                 split_dataset(pool, data, test_pct=0.25, n_labelled=a.n_labelled, seed=0, label_seed=k)
             runs = out/'runs'/f'fold{k}'
             teacher = runs/'teacher'
             t0 = time.perf_counter()
+            if a.report_only and not (teacher/'metrics.json').exists(): continue
             if not (teacher/'metrics.json').exists(): train_model('resnet18', data, output_path=teacher, overwrite=True, seed=k, **recipe)
             tm = load_run(teacher).metrics
             rows.append(dict(fold=k, variant='teacher', student='resnet18', f1=tm['f1'], accuracy=tm['accuracy'], status='ok', seconds=tm['train_seconds']))
             for student in [s for s in a.students if s != 'resnet18']:   # another network's Base: the control of its students
                 base = runs/f'{student}-base'
+                if a.report_only and not (base/'metrics.json').exists(): continue
                 if not (base/'metrics.json').exists(): train_model(student, data, output_path=base, overwrite=True, seed=k, **recipe)
                 bm = load_run(base).metrics
                 rows.append(dict(fold=k, variant=base.name, student=student, f1=bm['f1'], accuracy=bm['accuracy'], status='ok', seconds=bm['train_seconds']))
             for student, v in [(s, v) for s in a.students for v in a.variants if s == 'resnet18' or v != 'from_teacher']:
                 run = runs/(v if student == 'resnet18' else f'{student}-{v}')
+                if a.report_only and not (run/'metrics.json').exists(): continue
                 if not (run/'metrics.json').exists():
                     t0 = time.perf_counter()
                     data_distillation(student, data, output_path=run, overwrite=True, base_models=teacher, seed=k, **recipe, **VARIANTS[v])
