@@ -16,7 +16,7 @@ from .core import SemicompactError, Recipe, as_recipe, split_options, quiet_impo
 with quiet_imports():   # fastai's import warns about torch.jit.script under recent PyTorch
     from fastai.learner import Learner
 
-from .methods import (implements, resolve_method, RUN_OPTIONS, PAPER_BASE_MODEL, PAPER_BASE_MODELS, DistillOptions, PlainDistillationOptions,
+from .methods import (implements, resolve_method, RUN_OPTIONS, PAPER_BASE_MODEL, PAPER_BASE_MODELS, PAPER_STUDENT, DistillOptions, PlainDistillationOptions,
                                  DataDistillationOptions, ModelDistillationOptions, ModelDataDistillationOptions)
 from .data import Layout, get_dls, unlabelled_dl, image_files, readable_for, warn_unreadable
 from .models import resolve_model, create_learner

@@ -14,12 +14,12 @@ from fastcore.docments import docments
 from .core import SemicompactError, Recipe, name_key
 
 # %% auto #0
-__all__ = ['PAPER_BASE_MODEL', 'PAPER_BASE_MODELS', 'METHOD_FAMILIES', 'RUN_OPTIONS', 'RUN_KEYWORDS', 'METHODS', 'MethodOptions',
-           'DistillOptions', 'PlainDistillationOptions', 'DataDistillationOptions', 'ModelDistillationOptions',
-           'ModelDataDistillationOptions', 'ConsistencyOptions', 'WeakStrongOptions', 'FixMatchOptions',
-           'AdaptiveOptions', 'FlexMatchOptions', 'FreeMatchOptions', 'SoftMatchOptions', 'MixMatchOptions',
-           'NoOptions', 'Method', 'register_method', 'unregister_method', 'resolve_method', 'method_function',
-           'list_methods', 'unknown_option', 'implements', 'methods_table']
+__all__ = ['PAPER_BASE_MODEL', 'PAPER_BASE_MODELS', 'PAPER_STUDENT', 'METHOD_FAMILIES', 'RUN_OPTIONS', 'RUN_KEYWORDS', 'METHODS',
+           'MethodOptions', 'DistillOptions', 'PlainDistillationOptions', 'DataDistillationOptions',
+           'ModelDistillationOptions', 'ModelDataDistillationOptions', 'ConsistencyOptions', 'WeakStrongOptions',
+           'FixMatchOptions', 'AdaptiveOptions', 'FlexMatchOptions', 'FreeMatchOptions', 'SoftMatchOptions',
+           'MixMatchOptions', 'NoOptions', 'Method', 'register_method', 'unregister_method', 'resolve_method',
+           'method_function', 'list_methods', 'unknown_option', 'implements', 'methods_table']
 
 # %% ../nbs/00c_methods.ipynb #4315a4ce
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ def replace(self:MethodOptions, **changes) -> MethodOptions:
 # %% ../nbs/00c_methods.ipynb #c2da7a2d
 PAPER_BASE_MODEL = 'resnet50'                                     # the paper's teacher of plain and data distillation
 PAPER_BASE_MODELS = ('resnet50', 'resnet101', 'efficientnet_b3')  # the paper's ensemble of model and model-data distillation
+PAPER_STUDENT = dict(view_check=None, balance=False, soft=False, noise=False)   # a distillation's options as the paper had them: every view, the kept hard labels in one set with the labelled images
 
 @dataclass(frozen=True)
 class DistillOptions(MethodOptions):
@@ -74,13 +75,13 @@ class DistillOptions(MethodOptions):
     base_models:str|list=PAPER_BASE_MODEL # The teacher: a model name, a trained Learner or a run folder
     confidence:float=0.8 # Pseudo-labels with (averaged) confidence >= this are kept
     view_check:float|None=0.2 # Leave out a test-time view that changes the teachers' top class of more than this share of the unlabelled images (None: every view, the paper)
-    balance:bool=False # Balance the kept pseudo-labels to the labelled images' class distribution (see `balance_pseudo_labels`)
+    balance:bool=True # Balance the kept pseudo-labels to the labelled images' class distribution (see `balance_pseudo_labels`; False: the paper)
     keep_weak_teachers:bool=False # Keep teachers no better than chance on their validation images (default: leave them out)
     pl_bs:int=256 # Batch size of pseudo-labelling
     base_recipe:dict|None=None # How the teachers named here are trained: a dict of changes to the recipe, or a `Recipe` (None: the recipe)
-    soft:bool=False # Learn the teachers' averaged probabilities (see `temperature`) instead of their top class (Hinton et al. 2015); trains in mixed batches
+    soft:bool=True # Learn the teachers' averaged probabilities (see `temperature`) instead of their top class (Hinton et al. 2015); trains in mixed batches (False: the paper)
     temperature:float=1. # Soft targets ∝ p^(1/T): T > 1 softens the teachers' probabilities, T < 1 sharpens them (1: as averaged)
-    noise:bool=False # A noised student (Xie et al. 2020): RandAugment and Cutout on the pseudo-labelled images; trains in mixed batches
+    noise:bool=True # A noised student (Xie et al. 2020): RandAugment and Cutout on the pseudo-labelled images; trains in mixed batches (False: the paper)
     labelled_share:float|None=None # Mixed batches: this share of every batch is labelled images, the rest pseudo-labelled (None: the paper's one shuffled set of both, or 0.5 with `soft` or `noise`)
     from_teacher:bool=False # Start the student from the weights of its first teacher of the same architecture, at that teacher's learning rate unless the recipe gives one
 

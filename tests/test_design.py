@@ -8,9 +8,10 @@ import pytest
 PKG = Path(__file__).parents[1]/'semicompact'
 # DESIGN §5: cli -> study -> distill · consistency · quantize -> train -> data · models · tta; stats beside, imported by study and cli only;
 # engines (where a study's cells run, lock files) below data, without torch: a pool's worker sets its devices before torch is imported;
-# methods (the registry: each method's declaration and options) without torch, so the command line lists them at once
+# methods (the registry: each method's declaration and options) without torch, so the command line lists them at once;
+# distill above consistency (issue 24): a student learns in mixed batches through consistency's UnlabelledCallback and strong views
 LAYERS = {'core': 0, 'test_utils': 0, 'methods': 0.5, 'pixels': 0.5, 'engines': 0.5, 'data': 1, 'models': 1, 'tta': 1, 'stats': 1, 'train': 2,
-          'distill': 3, 'consistency': 3, 'quantize': 3, 'study': 4, 'cli': 5}
+          'consistency': 3, 'quantize': 3, 'distill': 3.5, 'study': 4, 'cli': 5}
 TORCH = ('torch', 'torchvision', 'fastai', 'timm', 'accelerate', 'onnxruntime')
 
 def _imports(f:Path) -> tuple[set, set]:
