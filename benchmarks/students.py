@@ -25,21 +25,36 @@ With `--students resnet18 shufflenet_v2` the compact network is taught too (run 
 the control of its students.
 
 Usage: python benchmarks/students.py [--folds 1 2 3 4 5] [--students resnet18 shufflenet_v2] [--out benchmarks/results/students]
-Resumable (a finished run folder is kept); writes OUT/results.csv and OUT/summary.json, prints the tables.
+Resumable (a finished run folder of the same code is kept; one of other code, by the hash of the library's source,
+is moved to OUT/stale/ and run again, with the students of a teacher run again). Every row of OUT/results.csv names
+the code that made it (library version, commit, source hash, dirty); OUT/summary.json lists the code versions of the
+table (`one_code_version`). Writes OUT/results.csv and OUT/summary.json, prints the tables.
 """
-import argparse, json, os, subprocess, tempfile, time, warnings
+import argparse, json, os, shutil, tempfile, time, warnings
 from pathlib import Path
 
 warnings.filterwarnings('ignore')
-VARIANTS = {'paper': {},
-            'balance': dict(balance=True),
-            'soft_noise': dict(soft=True, noise=True),
-            'soft_noise_balance': dict(soft=True, noise=True, balance=True),
-            'from_teacher': dict(soft=True, noise=True, balance=True, from_teacher=True)}
+PAPER = dict(balance=False, soft=False, noise=False)   # every option named, so a variant means the same whatever the library's defaults
+VARIANTS = {'paper': PAPER,
+            'balance': {**PAPER, 'balance': True},
+            'soft_noise': {**PAPER, 'soft': True, 'noise': True},
+            'soft_noise_balance': dict(balance=True, soft=True, noise=True),
+            'from_teacher': dict(balance=True, soft=True, noise=True, from_teacher=True)}
+PROVENANCE = ('library_version', 'commit', 'source', 'dirty')
 
-def commit() -> str:
-    try: return subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
-    except OSError: return ''
+def provenance(run:Path) -> dict:
+    "The code a finished run folder was made by (its config.json's versions)"
+    v = json.loads((run/'config.json').read_text()).get('versions', {})
+    return dict(library_version=v.get('semicompact'), commit=v.get('commit'), source=v.get('source'), dirty=v.get('dirty'))
+
+def fresh(run:Path, source:str, stale:Path, report_only:bool) -> bool:
+    "Whether `run` is finished by the current code; a run of other code is moved to `stale/<its source>/` (to be run again)"
+    if not (run/'metrics.json').exists(): return False
+    old = provenance(run)['source']
+    if old == source or report_only: return True
+    dest = stale/str(old)[:12]/run.relative_to(stale.parent/'runs')
+    dest.parent.mkdir(parents=True, exist_ok=True); shutil.move(str(run), str(dest))
+    return False
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,13 +69,13 @@ def main(argv=None):
     a = p.parse_args(argv)
     import pandas as pd
     from semicompact.data import make_digits, split_dataset
-    from semicompact.train import train_model, load_run, versions
+    from semicompact.train import train_model, load_run, versions, code_version
     from semicompact.distill import data_distillation
     from semicompact.stats import paired_tests
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     recipe = dict(epochs=a.epochs, epoch_steps=a.epoch_steps, early_stopping=False, freeze_epochs=0, size=32, pretrained=False, flip=False,
                   show_progress=False)
-    load_before, rows = os.getloadavg(), []
+    load_before, rows, source, stale = os.getloadavg(), [], code_version()['source'], out/'stale'
     with tempfile.TemporaryDirectory() as tmp:
         pool = None
         for k in a.folds:
@@ -72,19 +87,24 @@ def main(argv=None):
             teacher = runs/'teacher'
             t0 = time.perf_counter()
             if a.report_only and not (teacher/'metrics.json').exists(): continue
-            if not (teacher/'metrics.json').exists(): train_model('resnet18', data, output_path=teacher, overwrite=True, seed=k, **recipe)
+            new_teacher = not fresh(teacher, source, stale, a.report_only)
+            if new_teacher: train_model('resnet18', data, output_path=teacher, overwrite=True, seed=k, **recipe)
             tm = load_run(teacher).metrics
-            rows.append(dict(fold=k, variant='teacher', student='resnet18', f1=tm['f1'], accuracy=tm['accuracy'], status='ok', seconds=tm['train_seconds']))
+            rows.append(dict(fold=k, variant='teacher', student='resnet18', f1=tm['f1'], accuracy=tm['accuracy'], status='ok', seconds=tm['train_seconds'],
+                             **provenance(teacher)))
             for student in [s for s in a.students if s != 'resnet18']:   # another network's Base: the control of its students
                 base = runs/f'{student}-base'
                 if a.report_only and not (base/'metrics.json').exists(): continue
-                if not (base/'metrics.json').exists(): train_model(student, data, output_path=base, overwrite=True, seed=k, **recipe)
+                if not fresh(base, source, stale, a.report_only): train_model(student, data, output_path=base, overwrite=True, seed=k, **recipe)
                 bm = load_run(base).metrics
-                rows.append(dict(fold=k, variant=base.name, student=student, f1=bm['f1'], accuracy=bm['accuracy'], status='ok', seconds=bm['train_seconds']))
+                rows.append(dict(fold=k, variant=base.name, student=student, f1=bm['f1'], accuracy=bm['accuracy'], status='ok', seconds=bm['train_seconds'],
+                                 **provenance(base)))
             for student, v in [(s, v) for s in a.students for v in a.variants if s == 'resnet18' or v != 'from_teacher']:
                 run = runs/(v if student == 'resnet18' else f'{student}-{v}')
                 if a.report_only and not (run/'metrics.json').exists(): continue
-                if not (run/'metrics.json').exists():
+                if new_teacher and (run/'metrics.json').exists() and not a.report_only:   # taught by the teacher just run again: again too
+                    (stale/'retaught').mkdir(parents=True, exist_ok=True); shutil.move(str(run), str(stale/'retaught'/f'fold{k}-{run.name}'))
+                if not fresh(run, source, stale, a.report_only):
                     t0 = time.perf_counter()
                     data_distillation(student, data, output_path=run, overwrite=True, base_models=teacher, seed=k, **recipe, **VARIANTS[v])
                     print(f"fold {k} {student} {v}: {time.perf_counter() - t0:.0f} s", flush=True)
@@ -92,7 +112,7 @@ def main(argv=None):
                 rows.append(dict(fold=k, variant=run.name, student=student, f1=m['f1'], accuracy=m['accuracy'], status=m['status'], seconds=m['train_seconds'],
                                  n_kept=m['n_kept'], n_train_pseudo=m['n_train_pseudo'], pseudo_label_accuracy=m['pseudo_label_accuracy'],
                                  classes_without=len(m['classes_without_pseudo_labels']), views=','.join(m['transforms']),
-                                 student_valid=m['student_valid_accuracy'], teacher_valid=m['teacher_valid_accuracy']))
+                                 student_valid=m['student_valid_accuracy'], teacher_valid=m['teacher_valid_accuracy'], **provenance(run)))
     res = pd.DataFrame(rows)
     res.to_csv(out/'results.csv', index=False)
     names = list(dict.fromkeys(res.variant))
@@ -110,7 +130,9 @@ def main(argv=None):
     base_of = lambda v: 'teacher' if v in VARIANTS else v.split('-')[0] + '-base'   # a student's control: its network's Base
     wide = res.pivot(index='fold', columns='variant', values='f1')
     below = {v: int((wide[v] < wide[base_of(v)]).sum()) for v in names if v != 'teacher' and not v.endswith('-base')}
-    summary = dict(versions=versions(), commit=commit(), args=vars(a), recipe=recipe, load_before=load_before, load_after=os.getloadavg(),
+    codes = res.groupby(['commit', 'source', 'dirty'], dropna=False).size().reset_index(name='runs').to_dict('records')
+    if len({c['source'] for c in codes}) > 1: print(f"\nthe runs come from {len(codes)} code versions (results.csv names each row's): {codes}")
+    summary = dict(versions=versions(), code_versions=codes, one_code_version=len({c['source'] for c in codes}) == 1, args=vars(a), recipe=recipe, load_before=load_before, load_after=os.getloadavg(),
                    f1=table.round(4).reset_index().to_dict('records'), mean=table.mean().round(4).to_dict(), sd=table.std().round(4).to_dict(),
                    below_base_on_test=below, flagged_below_base={v: int(((res.variant == v) & (res.status == 'student_below_base')).sum()) for v in below},
                    tests=tests)

@@ -166,10 +166,11 @@ def pseudo_targets(train:pd.DataFrame, # The pseudo-labels to learn: `label`, an
     check_option('temperature', temperature, lambda v: is_number(v) and v > 0, 'a number > 0 (1: the averaged probabilities)')
     classes = [str(c) for c in classes]
     if not soft:
-        bad = sorted(set(map(str, train.label)) - set(classes))
-        if bad: raise SemicompactError(f"Pseudo-labels of unknown class(es) {', '.join(bad)}; the classes are {', '.join(classes)}")
-        idx = torch.tensor([classes.index(str(l)) for l in train.label], dtype=torch.long)
-        return F.one_hot(idx, len(classes)).float()
+        idx = pd.Categorical(train.label.astype(str), categories=classes).codes   # -1: a class not among `classes`
+        if (idx < 0).any():
+            bad = sorted(set(train.label.astype(str)[idx < 0]))
+            raise SemicompactError(f"Pseudo-labels of unknown class(es) {', '.join(bad)}; the classes are {', '.join(classes)}")
+        return F.one_hot(torch.as_tensor(idx, dtype=torch.long), len(classes)).float()
     cols = [f'p_{c}' for c in classes]
     missing = [c for c in cols if c not in train.columns]
     if missing: raise SemicompactError(f"Soft targets need the teachers' probabilities (pseudo_label(probs=True)); missing columns {', '.join(missing)}")
