@@ -15,16 +15,20 @@ same architecture taught by it (the paper's six views, the view check, confidenc
 - `soft_noise`: soft targets and a noised student in mixed batches (half of every batch labelled)
 - `soft_noise_balance`: the same on the balanced pseudo-labels
 - `from_teacher`: `soft_noise_balance` starting from the teacher's weights
+- `drop`: `soft_noise_balance` with the student's network noised too, Noisy Student's dropout 0.5 before the
+  classifier and stochastic depth 0.2 (`drop_rate`, `drop_path_rate`)
 
 Every run trains exactly `--epochs × --epoch-steps` optimiser steps (no early stopping, no head-only stage) and is
 scored once on the development test images. The report pairs every variant with the teacher and with `paper` over
 the folds (the library's `paired_tests`, Holm-adjusted) and counts the students below their teacher.
 
 With `--students resnet18 shufflenet_v2` the compact network is taught too (run folders `shufflenet_v2-<variant>`;
-`from_teacher` needs the teacher's architecture, so it is ResNet-18's only), with its own Base (`shufflenet_v2-base`),
+`from_teacher` needs the teacher's architecture and torchvision's ShuffleNet v2 has no dropout or stochastic depth, so
+`from_teacher` and `drop` are ResNet-18's only), with its own Base (`shufflenet_v2-base`),
 the control of its students.
 
 Usage: python benchmarks/students.py [--folds 1 2 3 4 5] [--students resnet18 shufflenet_v2] [--out benchmarks/results/students]
+       python benchmarks/students.py --folds 1 2 3 4 5 6 7 8 9 10 --variants soft_noise_balance drop --out benchmarks/results/students_drop
 Resumable (a finished run folder of the same code is kept; one of other code, by the hash of the library's source,
 is moved to OUT/stale/ and run again, with the students of a teacher run again). Every row of OUT/results.csv names
 the code that made it (library version, commit, source hash, dirty); OUT/summary.json lists the code versions of the
@@ -39,7 +43,9 @@ VARIANTS = {'paper': PAPER,
             'balance': {**PAPER, 'balance': True},
             'soft_noise': {**PAPER, 'soft': True, 'noise': True},
             'soft_noise_balance': dict(balance=True, soft=True, noise=True),
-            'from_teacher': dict(balance=True, soft=True, noise=True, from_teacher=True)}
+            'from_teacher': dict(balance=True, soft=True, noise=True, from_teacher=True),
+            'drop': dict(balance=True, soft=True, noise=True, drop_rate=0.5, drop_path_rate=0.2)}
+TEACHERS_NET_ONLY = ('from_teacher', 'drop')   # the teacher's architecture (ResNet-18, a timm network) only
 PROVENANCE = ('library_version', 'commit', 'source', 'dirty')
 
 def provenance(run:Path) -> dict:
@@ -63,7 +69,7 @@ def main(argv=None):
     p.add_argument('--epochs', type=int, default=15)
     p.add_argument('--epoch-steps', type=int, default=10)
     p.add_argument('--variants', nargs='+', default=list(VARIANTS), choices=list(VARIANTS))
-    p.add_argument('--students', nargs='+', default=['resnet18'], help="the students' networks (from_teacher only for the teacher's, resnet18)")
+    p.add_argument('--students', nargs='+', default=['resnet18'], help="the students' networks (from_teacher and drop only for the teacher's, resnet18)")
     p.add_argument('--out', default=str(Path(__file__).parent/'results'/'students'))
     p.add_argument('--report-only', action='store_true', help='tables from the finished runs; train nothing')
     a = p.parse_args(argv)
@@ -99,7 +105,7 @@ def main(argv=None):
                 bm = load_run(base).metrics
                 rows.append(dict(fold=k, variant=base.name, student=student, f1=bm['f1'], accuracy=bm['accuracy'], status='ok', seconds=bm['train_seconds'],
                                  **provenance(base)))
-            for student, v in [(s, v) for s in a.students for v in a.variants if s == 'resnet18' or v != 'from_teacher']:
+            for student, v in [(s, v) for s in a.students for v in a.variants if s == 'resnet18' or v not in TEACHERS_NET_ONLY]:
                 run = runs/(v if student == 'resnet18' else f'{student}-{v}')
                 if a.report_only and not (run/'metrics.json').exists(): continue
                 if new_teacher and (run/'metrics.json').exists() and not a.report_only:   # taught by the teacher just run again: again too

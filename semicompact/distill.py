@@ -19,7 +19,7 @@ with quiet_imports():   # fastai's import warns about torch.jit.script under rec
 from .methods import (implements, resolve_method, RUN_OPTIONS, PAPER_BASE_MODEL, PAPER_BASE_MODELS, PAPER_STUDENT, DistillOptions, PlainDistillationOptions,
                                  DataDistillationOptions, ModelDistillationOptions, ModelDataDistillationOptions)
 from .data import Layout, get_dls, unlabelled_dl, image_files, readable_for, warn_unreadable
-from .models import resolve_model, create_learner
+from .models import resolve_model, create_learner, create_model
 from .train import (train_model, evaluate, check_run_path, run_folder, run_config,
                                save_run, save_weights, load_run, TEST_KEYS)
 from .tta import PAPER_TRANSFORMS, get_transforms, norm_stats, tta_view
@@ -459,8 +459,23 @@ def _source_model(kind, src) -> str|None:
     "The architecture of a base model: its name, its run's model or its learner's"
     return src if kind == 'name' else load_run(src).config.get('model') if kind == 'run' else getattr(src, 'model_name', None)
 
+def _student_net(o:DistillOptions, target:str) -> dict:
+    "The student network's dropout and stochastic depth (`create_model` keywords), tried on its architecture before anything is trained"
+    for k in ('drop_rate', 'drop_path_rate'): check_option(k, getattr(o, k), is_number(getattr(o, k)) and 0 <= getattr(o, k) < 1, 'a rate in [0, 1) (0: off)')
+    kw = {k: float(getattr(o, k)) for k in ('drop_rate', 'drop_path_rate') if getattr(o, k)}
+    if kw:
+        try: create_model(target, 2, pretrained=False, **kw)
+        except TypeError as e:
+            raise SemicompactError(f"{' and '.join(kw)} > 0: the student {target} has no such option ({e}); the timm networks have both "
+                                   "(resnet18, mixnet, mnasnet, fbnet, mobilenet_v2, ...), torchvision's shufflenet_v2, squeezenet and the quantized ResNets neither") from e
+    return kw
+
+def _net_kwargs(plan:dict) -> dict|None:
+    "The student network's constructor keywords of a plan (None: none)"
+    return {k: plan[k] for k in ('drop_rate', 'drop_path_rate') if plan[k]} or None
+
 def _student_plan(o:DistillOptions, target:str, sources:list, weights) -> dict:
-    "How the student learns, checked before anything is trained: labelled_share (None: one set), soft, temperature, noise, from_teacher (a base's index or None)"
+    "How the student learns, checked before anything is trained: labelled_share (None: one set), soft, temperature, noise, drop rates, from_teacher (a base's index or None)"
     for k in ('soft', 'noise', 'from_teacher'): check_option(k, getattr(o, k), isinstance(getattr(o, k), bool), 'True or False')
     check_option('temperature', o.temperature, is_number(o.temperature) and o.temperature > 0, 'a number > 0 (1: the averaged probabilities)')
     check_option('labelled_share', o.labelled_share, o.labelled_share is None or (is_number(o.labelled_share) and 0 < o.labelled_share < 1),
@@ -474,7 +489,9 @@ def _student_plan(o:DistillOptions, target:str, sources:list, weights) -> dict:
             raise SemicompactError(f"from_teacher=True needs a teacher of the student's architecture ({target}); the teachers are {', '.join(map(str, names))}")
         teacher = names.index(target)
     share = o.labelled_share if o.labelled_share is not None else 0.5 if o.soft or o.noise else None
-    return dict(labelled_share=share, soft=o.soft, temperature=o.temperature, noise=o.noise, from_teacher=teacher)
+    net = _student_net(o, target)
+    return dict(labelled_share=share, soft=o.soft, temperature=o.temperature, noise=o.noise, drop_rate=net.get('drop_rate', 0.),
+                drop_path_rate=net.get('drop_path_rate', 0.), from_teacher=teacher)
 
 def _train_student(target, path, r:Recipe, plan:dict, pls:_PseudoLabels, teachers:_Teachers, classes, run:dict, method, options) -> tuple[Learner, Recipe]:
     "(the trained student, its recipe): on the labelled images and the pseudo-labels as one set (the paper), or in mixed batches; from its teacher's weights when asked"
@@ -494,7 +511,8 @@ def _train_student(target, path, r:Recipe, plan:dict, pls:_PseudoLabels, teacher
             rate = (getattr(t, 'learning_rates', None) or {}).get('all', {}).get('lr')   # the finder is no guide from weights that already fit
             if r.lr is None and rate: r = r.replace(lr=float(rate))
         return train_model(target, path, r, path_unlabelled=run.get('path_unlabelled'), extra=extra, weights=weights, steps=run.get('steps', ()),
-                           cbs=cbs, show_progress=run.get('show_progress', True), method=method, options=options), r
+                           cbs=cbs, show_progress=run.get('show_progress', True), method=method, options=options,
+                           model_kwargs=_net_kwargs(plan)), r
 
 # %% ../nbs/04_distill.ipynb #c91166ab
 _DISTILL_RUN = tuple(k for k in RUN_OPTIONS if k != 'distributed')   # a distillation trains its teachers and student in one process
@@ -529,9 +547,10 @@ def _distill(method:str, o:DistillOptions, model, path, recipe, output_path, kwa
                       f"{check['teacher_valid_accuracy']:.3f} by more than the noise of those {check['valid_images']} images "
                       f"({check['below_base_margin']:.3f}): status student_below_base, the teacher is the better model here")
     metrics = _distill_metrics(method, target, student, check, teachers, pls, lay.classes, confidence)
-    metrics.update({k: options[k] for k in ('labelled_share', 'soft', 'noise', 'from_teacher', 'mixed_batches')})
+    metrics.update({k: options[k] for k in ('labelled_share', 'soft', 'noise', 'drop_rate', 'drop_path_rate', 'from_teacher', 'mixed_batches')})
     config = run_config(method, target, path, r, options, path_unlabelled=path_unlabelled, steps=[getattr(s, 'config', repr(s)) for s in steps],
                         **{f'{k}_model_name': n for k, n in zip(teachers.keys, teachers.names)})
+    if _net_kwargs(plan): config['model_kwargs'] = _net_kwargs(plan)   # how the student's network was built: Run.model() builds it so again
     run_path = None
     if output_path is not None:
         metrics['total_seconds'] = time.perf_counter() - t_start

@@ -82,6 +82,8 @@ class DistillOptions(MethodOptions):
     soft:bool=True # Learn the teachers' averaged probabilities (see `temperature`) instead of their top class (Hinton et al. 2015); trains in mixed batches (False: the paper)
     temperature:float=1. # Soft targets ∝ p^(1/T): T > 1 softens the teachers' probabilities, T < 1 sharpens them (1: as averaged)
     noise:bool=True # A noised student (Xie et al. 2020): RandAugment and Cutout on the pseudo-labelled images; trains in mixed batches (False: the paper)
+    drop_rate:float=0. # Dropout before the student's classifier (timm's `drop_rate`; networks without it refuse a rate > 0), 0: off
+    drop_path_rate:float=0. # Stochastic depth of the student (timm's `drop_path_rate`: the deepest block's drop rate), 0: off
     labelled_share:float|None=None # Mixed batches: this share of every batch is labelled images, the rest pseudo-labelled (None: the paper's one shuffled set of both, or 0.5 with `soft` or `noise`)
     from_teacher:bool=False # Start the student from the weights of its first teacher of the same architecture, at that teacher's learning rate unless the recipe gives one
 

@@ -527,13 +527,13 @@ class Run:
         "The trained network (`name`: which weights file of the folder)"
         from semicompact.models import load_weights
         m = create_model(self.config['model_name'] if name == 'model' else self.config.get(f'{name}_model_name', name),
-                         len(self.vocab), pretrained=False)
+                         len(self.vocab), pretrained=False, **(self.config.get('model_kwargs') or {} if name == 'model' else {}))
         return load_weights(m, self.path/f'{name}.safetensors')
 
     def learner(self, dls, name:str='model') -> Learner:
         "A `Learner` on `dls` with the trained weights (the vocabularies must agree)"
         if list(map(str, dls.vocab)) != self.vocab: raise SemicompactError(f"Run {self.path} was trained on classes {self.vocab}, the data has {list(dls.vocab)}")
-        learn = create_learner(self.config['model_name'], dls, pretrained=False)
+        learn = create_learner(self.config['model_name'], dls, pretrained=False, model_kwargs=self.config.get('model_kwargs'))
         learn.model.load_state_dict(self.model(name).state_dict())
         return learn
 
@@ -567,6 +567,7 @@ def train_model(model:str, # Model name (see `resolve_model`)
                 distributed:bool|None=None, # Data parallel over the processes of `accelerate launch`/`torchrun` (see `fit_recipe`)
                 method:str='base', # The method's name in the run's `config.json` and `metrics.json`
                 options:dict|None=None, # The method's own options, for `config.json`
+                model_kwargs:dict|None=None, # Passed to the network's constructor (`create_model`), e.g. a student's `drop_rate`; recorded in `config.json`
                 **overrides, # Recipe options that change `recipe`, e.g. `epochs=10`
                ) -> Learner: # trained; `.test_metrics`, `.history`, `.run_path`
     "Train `model` on the labelled images of `path` with `recipe` and evaluate it on the test set (the paper's Base method)"
@@ -574,13 +575,14 @@ def train_model(model:str, # Model name (see `resolve_model`)
     name = resolve_model(model).name
     config = run_config(method, name, path, r, options, path_unlabelled=path_unlabelled, weights=weights,
                         n_extra=0 if extra is None else len(extra), steps=[getattr(s, 'config', repr(s)) for s in steps])
+    if model_kwargs: config['model_kwargs'] = dict(model_kwargs)   # how the network was built (dropout, stochastic depth): Run.model builds it so again
     check_run_path(output_path, overwrite)
     config['processes'] = num_distrib() if _use_distributed(distributed) else 1   # before the loaders: binds this process to its GPU
     set_seed(r.seed, reproducible=True)
     dls = get_dls(path, path_unlabelled=path_unlabelled, extra=extra, **r.dls_options())
     config['pixels'] = dls.pixels.as_dict()   # the rule with the numbers fitted on the labelled images: what every later reader uses
     if r.epoch_steps: fixed_steps(dls.train, r.epoch_steps)
-    learn = create_learner(model, dls, pretrained=r.pretrained, weights=weights, optimizer=r.optimizer)
+    learn = create_learner(model, dls, pretrained=r.pretrained, weights=weights, optimizer=r.optimizer, model_kwargs=model_kwargs)
     t0 = time.perf_counter()
     fit_recipe(learn, r, cbs=cbs, show_progress=show_progress, distributed=config['processes'] > 1)
     train_s = time.perf_counter() - t0
