@@ -46,7 +46,6 @@ VARIANTS = {'paper': PAPER,
             'from_teacher': dict(balance=True, soft=True, noise=True, from_teacher=True),
             'drop': dict(balance=True, soft=True, noise=True, drop_rate=0.5, drop_path_rate=0.2)}
 TEACHERS_NET_ONLY = ('from_teacher', 'drop')   # the teacher's architecture (ResNet-18, a timm network) only
-PROVENANCE = ('library_version', 'commit', 'source', 'dirty')
 
 def provenance(run:Path) -> dict:
     "The code a finished run folder was made by (its config.json's versions)"

@@ -550,7 +550,7 @@ def _distill(method:str, o:DistillOptions, model, path, recipe, output_path, kwa
     metrics.update({k: options[k] for k in ('labelled_share', 'soft', 'noise', 'drop_rate', 'drop_path_rate', 'from_teacher', 'mixed_batches')})
     config = run_config(method, target, path, r, options, path_unlabelled=path_unlabelled, steps=[getattr(s, 'config', repr(s)) for s in steps],
                         **{f'{k}_model_name': n for k, n in zip(teachers.keys, teachers.names)})
-    if _net_kwargs(plan): config['model_kwargs'] = _net_kwargs(plan)   # how the student's network was built: Run.model() builds it so again
+    if (net := _net_kwargs(plan)): config['model_kwargs'] = net   # how the student's network was built: Run.model() builds it so again
     run_path = None
     if output_path is not None:
         metrics['total_seconds'] = time.perf_counter() - t_start
